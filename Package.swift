@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "uqcit-compress",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "coordinator", targets: ["coordinator"]),
+        .executable(name: "worker", targets: ["worker"]),
+        .executable(name: "uqcit", targets: ["uqcit"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // System libraries: OpenBLAS (BLAS + LAPACK through LAPACKE) and libzmq.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
+
+        // Numerics, checkpoint reading, the per-tensor and per-tile steps, and package I/O.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/Engine",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // The wire contract (generated protobuf) and the ZeroMQ transport.
+        .target(
+            name: "UQCITProtocol",
+            dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/Protocol"),
+        // Planning, scheduling, executors and the package assembler: the job itself.
+        .target(
+            name: "Pipeline",
+            dependencies: ["Engine", "UQCITProtocol", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Pipeline"),
+        // The command-line surface, shared by the three executables.
+        .target(
+            name: "Commands",
+            dependencies: ["Engine", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Commands"),
+
+        .executableTarget(name: "coordinator", dependencies: ["Commands"], path: "Sources/Coordinator"),
+        .executableTarget(name: "worker", dependencies: ["Commands"], path: "Sources/Worker"),
+        .executableTarget(name: "uqcit", dependencies: ["Commands"], path: "Sources/UQCIT"),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], path: "Tests/EngineTests"),
+        .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Commands", "Engine"], path: "Tests/PipelineTests"),
+    ]
+)

@@ -1,0 +1,19 @@
+/// Safetensors element types. Every dtype the format defines is recognised (so a checkpoint with an I64 buffer
+/// still opens and passes through); only F32, F16 and BF16 can be read as numbers and compressed.
+public enum DType: String, Codable, Sendable, CaseIterable {
+    case bool = "BOOL", u8 = "U8", i8 = "I8", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
+    case i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
+    case i32 = "I32", u32 = "U32", f32 = "F32", i64 = "I64", u64 = "U64", f64 = "F64"
+
+    public var byteSize: Int {
+        switch self {
+        case .bool, .u8, .i8, .f8e4m3, .f8e5m2: return 1
+        case .i16, .u16, .f16, .bf16: return 2
+        case .i32, .u32, .f32: return 4
+        case .i64, .u64, .f64: return 8
+        }
+    }
+
+    /// Whether the engine can decode this dtype into Float and compress it.
+    public var isSupportedFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
+}

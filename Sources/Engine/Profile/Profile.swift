@@ -1,0 +1,114 @@
+import Foundation
+
+/// How columns or elements are chosen for the high-precision share of a tensor.
+public enum Granularity: String, Codable, Sendable {
+    /// Whole input columns: negligible index cost and kernels that stay dense.
+    case channel
+    /// Scattered elements kept as sparse outliers beside a dense low-precision matrix (as SqueezeLLM).
+    case element
+}
+
+/// The precision policy of one level: the design's binary concentration patterns (10-90, 30-70, 46-54).
+public struct LevelPolicy: Codable, Sendable, Equatable {
+    public var pattern: String            // label, e.g. "10-90"
+    public var high: QuantFormat
+    public var low: QuantFormat
+    public var highFraction: Double       // share of columns (or elements) in the high format
+    public var highGroupSize: Int?        // defaults to the format's group size
+    public var lowGroupSize: Int?
+    public var compensationRank: Int      // rank of the low-rank residual correction; 0 disables
+    public var symmetricLow: Bool?        // override the low format's symmetry (uniform baselines use symmetric int4)
+
+    enum CodingKeys: String, CodingKey {
+        case pattern, high, low
+        case highFraction = "high_fraction", highGroupSize = "high_group_size", lowGroupSize = "low_group_size"
+        case compensationRank = "compensation_rank", symmetricLow = "symmetric_low"
+    }
+
+    public init(pattern: String, high: QuantFormat, low: QuantFormat, highFraction: Double, highGroupSize: Int? = nil, lowGroupSize: Int? = nil, compensationRank: Int, symmetricLow: Bool? = nil) {
+        self.pattern = pattern
+        self.high = high
+        self.low = low
+        self.highFraction = highFraction
+        self.highGroupSize = highGroupSize
+        self.lowGroupSize = lowGroupSize
+        self.compensationRank = compensationRank
+        self.symmetricLow = symmetricLow
+    }
+}
+
+/// One row of a role table: tensors whose name matches `match` (a regular expression) in a model whose
+/// model_type is in `families` (or any model, when empty) get this role and level.
+public struct RoleRule: Codable, Sendable, Equatable {
+    public var families: [String]
+    public var match: String
+    public var role: String
+    public var level: Int
+
+    public init(families: [String], match: String, role: String, level: Int) {
+        self.families = families
+        self.match = match
+        self.role = role
+        self.level = level
+    }
+}
+
+public struct RotationSettings: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var seedCandidates: Int        // how many sign seeds the search scores
+    public var sampleRows: Int            // rows on which each candidate's quantization error is measured
+    enum CodingKeys: String, CodingKey { case enabled, seedCandidates = "seed_candidates", sampleRows = "sample_rows" }
+
+    public init(enabled: Bool, seedCandidates: Int, sampleRows: Int) {
+        self.enabled = enabled
+        self.seedCandidates = seedCandidates
+        self.sampleRows = sampleRows
+    }
+}
+
+public struct ClusterSettings: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var threshold: Double          // |correlation| above which two input columns are joined
+    public var sampleRows: Int
+    enum CodingKeys: String, CodingKey { case enabled, threshold, sampleRows = "sample_rows" }
+
+    public init(enabled: Bool, threshold: Double, sampleRows: Int) {
+        self.enabled = enabled
+        self.threshold = threshold
+        self.sampleRows = sampleRows
+    }
+}
+
+/// A compression profile: the level map, the patterns per level and the engine's settings. Profiles are YAML
+/// files (cluster-config/profiles/); `inherits` names a profile whose keys this one overrides.
+public struct Profile: Codable, Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var tileElements: Int          // upper bound of floats in one row tile: bounds worker memory
+    public var granularity: Granularity
+    public var rotation: RotationSettings
+    public var clusters: ClusterSettings
+    public var levels: [String: LevelPolicy]   // "1" ... "5"
+    public var keepSource: [String]       // roles kept at source precision
+    public var roles: [RoleRule]
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, granularity, rotation, clusters, levels, roles
+        case tileElements = "tile_elements", keepSource = "keep_source"
+    }
+
+    public func policy(level: Int) -> LevelPolicy? { levels[String(level)] }
+
+    /// The canonical JSON of the resolved profile: stored in the package and hashed, so a resume can tell
+    /// whether the profile changed.
+    public func canonicalJSON() -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array(try! e.encode(self))
+    }
+    public var hash: String { Digest.sha256Hex(canonicalJSON()) }
+}
+
+public struct ProfileError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}

@@ -1,0 +1,37 @@
+/// QUANTIZE one row tile: read, rotate, split into the high and low shares, quantize, pack, and measure
+/// the error of exactly what was packed. The output is the tile's container bytes; the caller stores them.
+public enum QuantizeStep {
+    public struct Output: Sendable {
+        public var tile: [UInt8]       // a safetensors container of the tile's arrays
+        public var result: TileResult
+    }
+
+    public static func run(_ spec: QuantizeSpec, source: TensorRowSource) throws -> Output {
+        let layout = QuantizedTensorLayout(spec: spec)
+        let cols = layout.columns, n = spec.rowCount
+        var x = try source.readRows(spec.tensor, start: spec.rowStart, count: n)
+        let rotation = Rotation(layout.rotation)
+        x.withUnsafeMutableBufferPointer { rotation.rotateRows($0, rows: n) }
+        let arrays = x.withUnsafeBufferPointer {
+            TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters)
+        }
+        var y = [Float](repeating: 0, count: n * cols)
+        let byName = Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) })
+        y.withUnsafeMutableBufferPointer { TileCodec.decode(byName, rows: n, layout: layout, into: $0) }
+        // G is orthogonal, so the error in the rotated basis is the error of the reconstructed weights.
+        var s = 0.0, e = 0.0
+        var maxErr: Float = 0
+        for i in 0..<n * cols {
+            let d = x[i] - y[i]
+            s += Double(x[i]) * Double(x[i]); e += Double(d) * Double(d)
+            maxErr = max(maxErr, abs(d))
+        }
+        let high: Int
+        switch layout.granularity {
+        case .channel: high = layout.highColumns.count * n
+        case .element: high = Int(byName["sparse.columns"]!.shape[0])
+        }
+        return Output(tile: SafetensorsWriter.encode(arrays),
+                      result: TileResult(sourceSumSquares: s, errorSumSquares: e, maxAbsError: maxErr, highElements: high, elements: n * cols))
+    }
+}

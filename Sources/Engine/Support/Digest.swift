@@ -1,0 +1,38 @@
+import Crypto
+
+/// SHA-256 helpers: every file a task writes is identified by its digest, and the journal verifies them on resume.
+public enum Digest {
+    public static func sha256Hex(_ bytes: some Collection<UInt8>) -> String {
+        hex(Array(SHA256.hash(data: Array(bytes))))
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8](); out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Incremental hashing for files and streams that never sit whole in memory.
+    public struct SHA256Stream {
+        private var hasher = SHA256()
+        public init() {}
+        public mutating func update(_ bytes: [UInt8]) { hasher.update(data: bytes) }
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+        public func digest() -> [UInt8] { Array(hasher.finalize()) }
+        public func hexDigest() -> String { Digest.hex(digest()) }
+    }
+
+    /// The digest of a file, read in 4 MiB pieces.
+    public static func sha256Hex(file path: String) throws(CheckpointError) -> String {
+        let m = try MappedFile(path: path)
+        var h = SHA256Stream()
+        var off = 0
+        while off < m.size {
+            let n = min(4 << 20, m.size - off)
+            h.update(m.bytes(off, n))
+            off += n
+        }
+        return h.hexDigest()
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Engine
+
+/// Builds one package folder (layers/<folder>/) from finished tasks: weights.quant streamed from the tile files
+/// (never a whole tensor in memory), plus rotation.json, precision_map.json and ghz_clusters.json.
+public struct Assembler {
+    public let plan: JobPlan
+    public let source: TensorRowSource
+    public let stagingFolder: String
+    public let packageFolder: String
+
+    public init(plan: JobPlan, source: TensorRowSource, stagingFolder: String, packageFolder: String) {
+        self.plan = plan; self.source = source; self.stagingFolder = stagingFolder; self.packageFolder = packageFolder
+    }
+
+    struct Piece {
+        var entry: SafetensorsWriter.Entry
+        var write: (AtomicFileWriter) throws -> Void
+    }
+
+    /// Writes the folder and returns a report per tensor in it.
+    public func assemble(folder: String, scheduler: JobScheduler) throws -> [TensorReport] {
+        let dir = packageFolder + "/layers/" + folder
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var pieces: [Piece] = []
+        var stored: [StoredTensor] = []
+        var reports: [TensorReport] = []
+        var rotations: [String: RotationRecord] = [:]
+        var precision: [String: PrecisionRecord] = [:]
+        var clusters: [String: ClusterRecord] = [:]
+
+        for (i, a) in plan.assignments.enumerated() where a.folder == folder {
+            let e = a.tensor.entry
+            if !a.isQuantized {
+                let entry = SafetensorsWriter.Entry(name: a.name, dtype: e.dtype, shape: e.shape, byteCount: e.end - e.begin)
+                pieces.append(Piece(entry: entry) { w in try source.forEachRawChunk(a.tensor) { try w.write($0) } })
+                stored.append(StoredTensor(name: a.name, role: a.role, level: a.level, pattern: nil, shape: e.shape,
+                                           sourceDType: e.dtype, layout: nil, arrays: [a.name], bytes: entry.byteCount))
+                reports.append(TensorReport(name: a.name, folder: folder, role: a.role, level: a.level, pattern: nil,
+                                            parameters: e.elementCount, bytes: entry.byteCount,
+                                            bitsPerWeight: Double(entry.byteCount * 8) / Double(max(e.elementCount, 1)),
+                                            relativeError: 0, sqnrDB: nil, maxAbsError: 0))
+                continue
+            }
+            let analysis = scheduler.analyses[i]!
+            var layout = plan.layout(i, analysis: analysis)
+            let tensorPieces = try quantizedPieces(i, a, layout: layout)
+            pieces += tensorPieces
+            let bytes = tensorPieces.reduce(0) { $0 + $1.entry.byteCount }
+            layout.highColumns = []
+            stored.append(StoredTensor(name: a.name, role: a.role, level: a.level, pattern: a.policy!.pattern, shape: e.shape,
+                                       sourceDType: e.dtype, layout: layout, arrays: tensorPieces.map(\.entry.name), bytes: bytes))
+            reports.append(report(i, a, folder: folder, bytes: bytes, scheduler: scheduler))
+            rotations[a.name] = RotationRecord(descriptor: analysis.rotation, invariants: analysis.invariants,
+                                               seedTrials: analysis.seedTrials, unrotatedRelativeError: analysis.unrotatedError)
+            precision[a.name] = PrecisionRecord(level: a.level, role: a.role, pattern: a.policy!.pattern, granularity: plan.profile.granularity,
+                                                highFormat: a.policy!.high, lowFormat: a.policy!.low,
+                                                plannedHighFraction: analysis.plannedHighFraction,
+                                                realisedHighFraction: reports.last!.realisedHighFraction ?? 0,
+                                                highColumns: analysis.highColumns.count, promotedColumns: analysis.promotedColumns,
+                                                compensationRank: layout.compensationRank, bitsPerWeight: reports.last!.bitsPerWeight)
+            clusters[a.name] = ClusterRecord(threshold: plan.profile.clusters.threshold, enabled: plan.profile.clusters.enabled,
+                                             clusters: analysis.clusters, columnsInClusters: analysis.clusters.reduce(0) { $0 + $1.count })
+        }
+
+        let meta = WeightsQuantMetadata(format: WeightsQuantMetadata.formatName, tensors: stored)
+        let metaJSON = String(decoding: try PackageJSON.encode(meta), as: UTF8.self)
+        let header = SafetensorsWriter.header(entries: pieces.map(\.entry), metadata: [WeightsQuantMetadata.headerKey: metaJSON])
+        let w = try AtomicFileWriter(path: dir + "/weights.quant")
+        do {
+            try w.write(header)
+            for p in pieces {
+                let before = w.bytesWritten
+                try p.write(w)
+                guard w.bytesWritten - before == p.entry.byteCount else {
+                    throw PackageError.invalid(path: dir + "/weights.quant", reason: "array \(p.entry.name) wrote \(w.bytesWritten - before) bytes, expected \(p.entry.byteCount)")
+                }
+            }
+            try w.commit()
+        } catch { w.abandon(); throw error }
+        try AtomicFileWriter.write(PackageJSON.encode(rotations), to: dir + "/rotation.json")
+        try AtomicFileWriter.write(PackageJSON.encode(precision), to: dir + "/precision_map.json")
+        try AtomicFileWriter.write(PackageJSON.encode(clusters), to: dir + "/ghz_clusters.json")
+        return reports
+    }
+
+    /// The arrays of a quantized tensor: each tile part concatenated over the tiles, then the high-column
+    /// index and the low-rank factors.
+    func quantizedPieces(_ i: Int, _ a: TensorAssignment, layout: QuantizedTensorLayout) throws -> [Piece] {
+        let tiles = try (0..<plan.tileCount(i)).map { try SafetensorsFile(path: stagingFolder + "/" + StagingNames.tile(i, $0)) }
+        var pieces: [Piece] = []
+        for part in tiles[0].tensors.sorted(by: { $0.begin < $1.begin }) {
+            var shape = part.shape
+            var bytes = 0
+            for t in tiles {
+                guard let e = t.entry(part.name) else {
+                    throw PackageError.invalid(path: t.path, reason: "tile lacks array \(part.name)")
+                }
+                bytes += e.end - e.begin
+            }
+            shape[0] = bytes / max(1, part.shape.dropFirst().reduce(1, *) * part.dtype.byteSize)
+            let name = a.name + "#" + part.name
+            pieces.append(Piece(entry: .init(name: name, dtype: part.dtype, shape: shape, byteCount: bytes)) { w in
+                for t in tiles { try w.write(t.rawBytes(t.entry(part.name)!)) }
+            })
+        }
+        if !layout.highColumns.isEmpty {
+            let cols = NamedArray(name: a.name + "#columns", int32: layout.highColumns.map { Int32($0) }, shape: [layout.highColumns.count])
+            pieces.append(Piece(entry: .init(name: cols.name, dtype: .i32, shape: cols.shape, byteCount: cols.bytes.count)) { try $0.write(cols.bytes) })
+        }
+        if layout.compensationRank > 0 {
+            let f = try SafetensorsFile(path: stagingFolder + "/" + StagingNames.lowRank(i))
+            for e in f.tensors.sorted(by: { $0.begin < $1.begin }) {
+                pieces.append(Piece(entry: .init(name: a.name + "#" + e.name, dtype: e.dtype, shape: e.shape, byteCount: e.end - e.begin)) {
+                    try $0.write(f.rawBytes(e))
+                })
+            }
+        }
+        return pieces
+    }
+
+    func report(_ i: Int, _ a: TensorAssignment, folder: String, bytes: Int, scheduler: JobScheduler) -> TensorReport {
+        // Sum in tile order: the same floating-point sums whatever order the tiles finished in.
+        let tiles = scheduler.tileResults[i]!.sorted { $0.key < $1.key }.map(\.value)
+        let s = tiles.reduce(0) { $0 + $1.sourceSumSquares }
+        var err = tiles.reduce(0) { $0 + $1.errorSumSquares }
+        let before = s > 0 ? (err / s).squareRoot() : 0
+        let maxAbs = tiles.map { Double($0.maxAbsError) }.max() ?? 0
+        let high = tiles.reduce(0) { $0 + $1.highElements }
+        let n = a.tensor.entry.elementCount
+        var rank: Int? = nil
+        if let c = scheduler.compensations[i] { err = c.errorSumSquaresAfter; rank = c.rank }
+        let rel = s > 0 ? (err / s).squareRoot() : 0
+        return TensorReport(name: a.name, folder: folder, role: a.role, level: a.level, pattern: a.policy!.pattern,
+                            parameters: n, bytes: bytes, bitsPerWeight: Double(bytes * 8) / Double(max(n, 1)),
+                            relativeError: rel, sqnrDB: err > 0 ? 10 * log10(s / err) : nil, maxAbsError: maxAbs,
+                            plannedHighFraction: a.policy!.highFraction, realisedHighFraction: Double(high) / Double(max(n, 1)),
+                            clusters: scheduler.analyses[i]!.clusters.count, compensationRank: rank,
+                            relativeErrorBeforeCompensation: rank == nil ? nil : before)
+    }
+}
+
+struct RotationRecord: Codable {
+    var descriptor: RotationDescriptor
+    var invariants: RotationInvariants?
+    var seedTrials: [SeedTrial]
+    var unrotatedRelativeError: Double
+}
+
+struct PrecisionRecord: Codable {
+    var level: Int
+    var role: String
+    var pattern: String
+    var granularity: Granularity
+    var highFormat: QuantFormat
+    var lowFormat: QuantFormat
+    var plannedHighFraction: Double
+    var realisedHighFraction: Double
+    var highColumns: Int
+    var promotedColumns: Int
+    var compensationRank: Int
+    var bitsPerWeight: Double
+}
+
+struct ClusterRecord: Codable {
+    var threshold: Double
+    var enabled: Bool
+    var clusters: [[Int]]
+    var columnsInClusters: Int
+}

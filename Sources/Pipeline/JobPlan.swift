@@ -1,0 +1,75 @@
+import Engine
+
+/// The plan of a job, made from headers alone: every tensor's assignment and its row tiling.
+public struct JobPlan: Codable, Sendable {
+    public var sourceFolder: String
+    public var sourceFingerprint: String
+    public var profile: Profile
+    public var config: [UInt8]
+    public var assignments: [TensorAssignment]
+    public var tileRows: [Int]          // per tensor
+
+    public init(checkpoint: Checkpoint, profile: Profile, layers: ClosedRange<Int>? = nil) throws {
+        let classifier = try LayerClassifier(profile: profile, config: checkpoint.config)
+        sourceFolder = checkpoint.folder
+        sourceFingerprint = checkpoint.fingerprint()
+        self.profile = profile
+        config = checkpoint.configBytes
+        var list = checkpoint.tensors.map(classifier.classify)
+        if let layers {
+            list = list.filter { a in
+                guard a.folder.hasPrefix("layer_"), let n = Int(a.folder.dropFirst(6)) else { return false }
+                return layers.contains(n)
+            }
+        }
+        for a in list where a.isQuantized && !a.tensor.entry.dtype.isSupportedFloat {
+            throw CheckpointError.unsupportedDType(file: checkpoint.folder + "/" + a.tensor.shard, tensor: a.tensor.name, dtype: a.tensor.entry.dtype.rawValue)
+        }
+        assignments = list
+        tileRows = list.map { Self.tileRows(columns: $0.tensor.entry.columns, rows: $0.tensor.entry.rows, tileElements: profile.tileElements) }
+    }
+
+    /// Rows per tile: as many as fit in `tileElements` floats, at least one.
+    public static func tileRows(columns: Int, rows: Int, tileElements: Int) -> Int {
+        max(1, min(rows, tileElements / max(columns, 1)))
+    }
+
+    public func tileCount(_ i: Int) -> Int {
+        let rows = assignments[i].tensor.entry.rows
+        return (rows + tileRows[i] - 1) / tileRows[i]
+    }
+
+    /// Package folders in order: embeddings, layer_000 ..., head.
+    public var folders: [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for a in assignments where seen.insert(a.folder).inserted { out.append(a.folder) }
+        return out.sorted { Self.folderRank($0) < Self.folderRank($1) }
+    }
+
+    static func folderRank(_ f: String) -> (Int, Int) {
+        if f == "embeddings" { return (0, 0) }
+        if f.hasPrefix("layer_"), let n = Int(f.dropFirst(6)) { return (1, n) }
+        return (2, 0)
+    }
+
+    public var quantizedParameters: Int { assignments.filter(\.isQuantized).reduce(0) { $0 + $1.tensor.entry.elementCount } }
+    public var totalParameters: Int { assignments.reduce(0) { $0 + $1.tensor.entry.elementCount } }
+
+    public func analyzeSpec(_ i: Int) -> AnalyzeSpec {
+        let a = assignments[i]
+        return AnalyzeSpec(tensor: a.tensor, policy: a.policy!, granularity: profile.granularity,
+                           rotation: profile.rotation, clusters: profile.clusters, tileRows: tileRows[i])
+    }
+
+    public func quantizeSpec(_ i: Int, tile: Int, analysis: AnalysisResult) -> QuantizeSpec {
+        let a = assignments[i]
+        let start = tile * tileRows[i]
+        return QuantizeSpec(tensor: a.tensor, policy: a.policy!, granularity: profile.granularity, analysis: analysis,
+                            rowStart: start, rowCount: min(tileRows[i], a.tensor.entry.rows - start))
+    }
+
+    public func layout(_ i: Int, analysis: AnalysisResult) -> QuantizedTensorLayout {
+        QuantizedTensorLayout(spec: quantizeSpec(i, tile: 0, analysis: analysis))
+    }
+}
