@@ -31,12 +31,12 @@ struct AnalyzeCommand: ParsableCommand {
                 return
             }
             var folder = ""
-            for r in rows {
+            let order = plan.folders
+            for r in rows.sorted(by: { order.firstIndex(of: $0.folder)! < order.firstIndex(of: $1.folder)! }) {
                 if r.folder != folder { folder = r.folder; print(folder) }
-                print(String(format: "  %-48@ %-14@ %-18@ L%d  %-6@ %@  %.2f bpw", r.name as NSString,
-                             r.shape.map(String.init).joined(separator: "x") as NSString, r.role as NSString, r.level,
-                             (r.pattern ?? "source") as NSString,
-                             (r.highFormat.map { "\($0)/\(r.lowFormat!)" } ?? r.dtype) as NSString, r.plannedBitsPerWeight))
+                print("  " + r.name.padded(50) + r.shape.map(String.init).joined(separator: "x").padded(12) + r.role.padded(18)
+                      + "L\(r.level)  " + (r.pattern ?? "source").padded(7) + (r.highFormat.map { "\($0)/\(r.lowFormat!)" } ?? r.dtype).padded(11)
+                      + String(format: "%6.2f bpw", r.plannedBitsPerWeight))
             }
         }
     }

@@ -28,18 +28,18 @@ struct InspectCommand: ParsableCommand {
             print("package \(package): \(m.source.name) (\(m.source.modelType)), profile \(m.profile.name), \(m.measured.tensors) tensors")
             print(String(format: "bits per weight %.3f (layers/ folder), %.3f (quantized tensors); compression %.2fx vs source",
                          m.measured.bitsPerWeightLayersFolder, m.measured.bitsPerWeightQuantizedTensors, m.measured.compressionRatioVsSource))
-            print("level  params%   bpw     SQNR dB  rel.err  pattern  high share planned/realised")
+            print("level  params%     bpw  SQNR dB    rel.err  pattern  high share planned / realised")
             for (k, l) in m.measured.levels.sorted(by: { $0.key < $1.key }) {
-                print(String(format: "%5@  %6.2f  %6.3f  %8@  %7.4f  %-7@  %@", k as NSString, l.percentOfParameters, l.bitsPerWeight,
-                             (l.meanSQNRdB.map { String(format: "%.2f", $0) } ?? "n/a") as NSString, l.relativeError,
-                             l.patterns.joined(separator: ",") as NSString,
-                             l.plannedHighFraction.map { String(format: "%.3f / %.3f", $0, l.realisedHighFraction ?? 0) } ?? "-"))
+                print(k.padded(5) + String(format: "  %6.2f  %6.3f  ", l.percentOfParameters, l.bitsPerWeight)
+                      + (l.meanSQNRdB.map { String(format: "%.2f", $0) } ?? "n/a").padded(9) + String(format: "%7.4f  ", l.relativeError)
+                      + l.patterns.joined(separator: ",").padded(9)
+                      + (l.plannedHighFraction.map { String(format: "%.3f / %.3f", $0, l.realisedHighFraction ?? 0) } ?? "-"))
             }
-            print("tensor                                             level pattern   bpw     SQNR dB  rel.err  high share")
+            print("tensor".padded(50) + " level pattern     bpw  SQNR dB    rel.err  high share")
             for t in tensors {
-                print(String(format: "%-50@ %5d %-7@ %7.3f  %8@  %7.4f  %@", t.name as NSString, t.level, (t.pattern ?? "source") as NSString,
-                             t.bitsPerWeight, (t.sqnrDB.map { String(format: "%.2f", $0) } ?? "n/a") as NSString, t.relativeError,
-                             t.realisedHighFraction.map { String(format: "%.3f", $0) } ?? "-"))
+                print(t.name.padded(50) + String(format: " %5d ", t.level) + (t.pattern ?? "source").padded(8)
+                      + String(format: "%7.3f  ", t.bitsPerWeight) + (t.sqnrDB.map { String(format: "%.2f", $0) } ?? "n/a").padded(9)
+                      + String(format: "%7.4f  ", t.relativeError) + (t.realisedHighFraction.map { String(format: "%.3f", $0) } ?? "-"))
             }
         }
     }

@@ -62,3 +62,10 @@ enum Summary {
         return lines.joined(separator: "\n")
     }
 }
+
+extension String {
+    /// Left-aligned in a column of `width` characters (String(format:) does not pad %@ on Linux).
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -101,7 +101,7 @@ public struct Assembler {
             shape[0] = bytes / max(1, part.shape.dropFirst().reduce(1, *) * part.dtype.byteSize)
             let name = a.name + "#" + part.name
             pieces.append(Piece(entry: .init(name: name, dtype: part.dtype, shape: shape, byteCount: bytes)) { w in
-                for t in tiles { try w.write(t.rawBytes(t.entry(part.name)!)) }
+                for t in tiles { try t.forEachRawChunk(t.entry(part.name)!) { try w.write($0) } }
             })
         }
         if !layout.highColumns.isEmpty {

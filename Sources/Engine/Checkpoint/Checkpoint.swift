@@ -97,8 +97,8 @@ public final class Checkpoint: @unchecked Sendable {
         for shard in shards.keys.sorted() {
             let f = shards[shard]!
             h.update(Array(shard.utf8))
-            h.update(Array(f.map.bytes(0, f.header.dataStart)))
-            h.update(Array(String(f.map.size).utf8))
+            h.update((try? f.headerBytes()) ?? [])
+            h.update(Array(String(f.file.size).utf8))
         }
         return h.hexDigest()
     }

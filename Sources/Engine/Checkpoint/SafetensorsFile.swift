@@ -1,21 +1,20 @@
-/// An opened, validated safetensors file: its header and a memory map of its data.
+/// An opened, validated safetensors file: its header, and reads of any tensor's bytes or rows.
 public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     public let header: SafetensorsHeader
-    public let map: MappedFile
+    public let file: PositionalFile
     private let byName: [String: Int]
 
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        map = try MappedFile(path: path)
-        let head = map.bytes(0, min(8, map.size))
-        var prefix = Array(head)
+        file = try PositionalFile(path: path)
+        var prefix = try file.read(offset: 0, count: min(8, file.size))
         if prefix.count == 8 {
             var n = 0
             for k in 0..<8 { n |= Int(prefix[k]) << (8 * k) }
-            if n <= SafetensorsHeader.maxHeaderBytes, 8 + n <= map.size { prefix = Array(map.bytes(0, 8 + n)) }
+            if n <= SafetensorsHeader.maxHeaderBytes, 8 + n <= file.size { prefix = try file.read(offset: 0, count: 8 + n) }
         }
-        header = try SafetensorsHeader.parse(prefix: prefix, fileSize: map.size, file: path)
+        header = try SafetensorsHeader.parse(prefix: prefix, fileSize: file.size, file: path)
         var names: [String: Int] = [:]
         for (i, t) in header.tensors.enumerated() { names[t.name] = i }
         byName = names
@@ -24,9 +23,19 @@ public final class SafetensorsFile: @unchecked Sendable {
     public var tensors: [TensorEntry] { header.tensors }
     public func entry(_ name: String) -> TensorEntry? { byName[name].map { header.tensors[$0] } }
 
-    /// The raw bytes of a tensor, as stored.
-    public func rawBytes(_ t: TensorEntry) -> UnsafeRawBufferPointer {
-        map.bytes(header.dataStart + t.begin, t.end - t.begin)
+    /// The header as stored (length prefix included): what identifies the file's layout.
+    public func headerBytes() throws(CheckpointError) -> [UInt8] { try file.read(offset: 0, count: header.dataStart) }
+
+    /// The raw bytes of a tensor as stored, or of a byte range within it.
+    public func rawBytes(_ t: TensorEntry, range: Range<Int>? = nil) throws(CheckpointError) -> [UInt8] {
+        let r = range ?? 0..<(t.end - t.begin)
+        precondition(r.lowerBound >= 0 && r.upperBound <= t.end - t.begin)
+        return try file.read(offset: header.dataStart + t.begin + r.lowerBound, count: r.count)
+    }
+
+    /// A tensor's raw bytes in pieces, for copying tensors of any size.
+    public func forEachRawChunk(_ t: TensorEntry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try file.forEachChunk(offset: header.dataStart + t.begin, count: t.end - t.begin, body)
     }
 
     /// Decodes rows [start, start + count) of the tensor's 2-D view into `out` (count * columns floats),
@@ -35,16 +44,18 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard t.dtype.isSupportedFloat else { throw .unsupportedDType(file: path, tensor: t.name, dtype: t.dtype.rawValue) }
         let cols = t.columns
         precondition(start >= 0 && count >= 0 && start + count <= t.rows && out.count >= count * cols)
-        let raw = map.bytes(header.dataStart + t.begin + start * cols * t.dtype.byteSize, count * cols * t.dtype.byteSize)
         let n = count * cols
-        switch t.dtype {
-        case .f32:
-            for i in 0..<n { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-        case .bf16:
-            for i in 0..<n { out[i] = HalfPrecision.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
-        case .f16:
-            for i in 0..<n { out[i] = HalfPrecision.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
-        default: break
+        let raw = try file.read(offset: header.dataStart + t.begin + start * cols * t.dtype.byteSize, count: n * t.dtype.byteSize)
+        raw.withUnsafeBytes { raw in
+            switch t.dtype {
+            case .f32:
+                for i in 0..<n { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+            case .bf16:
+                for i in 0..<n { out[i] = HalfPrecision.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+            case .f16:
+                for i in 0..<n { out[i] = HalfPrecision.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+            default: break
+            }
         }
         for i in 0..<n where !out[i].isFinite {
             throw .nonFinite(file: path, tensor: t.name, row: start + i / max(cols, 1), column: i % max(cols, 1))

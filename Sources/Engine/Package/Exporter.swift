@@ -52,7 +52,7 @@ public enum Exporter {
         if t.layout == nil {
             // Kept as stored: copy the bytes.
             let (file, _) = package.tensor(named: t.name)!
-            try w.write(file.rawBytes(file.entry(t.name)!))
+            try file.forEachRawChunk(file.entry(t.name)!) { try w.write($0) }
             return
         }
         let step = max(1, tileElements / max(cols, 1))

@@ -57,7 +57,7 @@ public final class PackageReader: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let cached = highColumnsCache[t.name] { layout.highColumns = cached; return layout }
         if let e = file.entry(t.name + "#columns") {
-            layout.highColumns = NamedArray(name: e.name, dtype: e.dtype, shape: e.shape, bytes: Array(file.rawBytes(e))).int32Values.map(Int.init)
+            layout.highColumns = NamedArray(name: e.name, dtype: e.dtype, shape: e.shape, bytes: (try? file.rawBytes(e)) ?? []).int32Values.map(Int.init)
         }
         highColumnsCache[t.name] = layout.highColumns
         return layout
@@ -74,7 +74,7 @@ public final class PackageReader: @unchecked Sendable {
         let prefix = t.name + "#"
         var nnzBefore = 0, nnz = 0
         if let counts = file.entry(prefix + "sparse.counts") {
-            let all = NamedArray(name: counts.name, dtype: .i32, shape: counts.shape, bytes: Array(file.rawBytes(counts))).int32Values
+            let all = NamedArray(name: counts.name, dtype: .i32, shape: counts.shape, bytes: try file.rawBytes(counts)).int32Values
             nnzBefore = all[0..<start].reduce(0) { $0 + Int($1) }
             nnz = all[start..<start + count].reduce(0) { $0 + Int($1) }
         }
@@ -82,19 +82,18 @@ public final class PackageReader: @unchecked Sendable {
             let part = String(full.dropFirst(prefix.count))
             guard part != "columns", !part.hasPrefix("lowrank.") else { continue }
             let e = file.entry(full)!
-            let raw = file.rawBytes(e)
-            let slice: UnsafeRawBufferPointer
+            let slice: [UInt8]
             var shape = e.shape
             if part == "sparse.columns" || part == "sparse.values" {
                 let w = e.dtype.byteSize
-                slice = UnsafeRawBufferPointer(rebasing: raw[nnzBefore * w..<(nnzBefore + nnz) * w])
+                slice = try file.rawBytes(e, range: nnzBefore * w..<(nnzBefore + nnz) * w)
                 shape = [nnz]
             } else {
-                let rowBytes = raw.count / max(e.shape[0], 1)
-                slice = UnsafeRawBufferPointer(rebasing: raw[start * rowBytes..<(start + count) * rowBytes])
+                let rowBytes = (e.end - e.begin) / max(e.shape[0], 1)
+                slice = try file.rawBytes(e, range: start * rowBytes..<(start + count) * rowBytes)
                 shape[0] = count
             }
-            arrays[part] = NamedArray(name: part, dtype: e.dtype, shape: shape, bytes: Array(slice))
+            arrays[part] = NamedArray(name: part, dtype: e.dtype, shape: shape, bytes: slice)
         }
         var out = [Float](repeating: 0, count: count * cols)
         out.withUnsafeMutableBufferPointer {
@@ -103,8 +102,8 @@ public final class PackageReader: @unchecked Sendable {
         }
         if let ae = file.entry(prefix + "lowrank.a"), let be = file.entry(prefix + "lowrank.b") {
             let r = ae.shape[1]
-            let a = NamedArray(name: "a", dtype: .f16, shape: ae.shape, bytes: Array(file.rawBytes(ae))).halfBits
-            let b = NamedArray(name: "b", dtype: .f16, shape: be.shape, bytes: Array(file.rawBytes(be))).halfBits.map(HalfPrecision.f16ToFloat)
+            let a = NamedArray(name: "a", dtype: .f16, shape: ae.shape, bytes: try file.rawBytes(ae)).halfBits
+            let b = NamedArray(name: "b", dtype: .f16, shape: be.shape, bytes: try file.rawBytes(be)).halfBits.map(HalfPrecision.f16ToFloat)
             for i in 0..<count {
                 for j in 0..<r {
                     let aij = HalfPrecision.f16ToFloat(a[(start + i) * r + j])

@@ -45,9 +45,9 @@ public enum SafetensorsWriter {
     }
 
     /// Reads every array of a small container into memory.
-    public static func decode(_ f: SafetensorsFile) -> [String: NamedArray] {
+    public static func decode(_ f: SafetensorsFile) throws -> [String: NamedArray] {
         var out: [String: NamedArray] = [:]
-        for t in f.tensors { out[t.name] = NamedArray(name: t.name, dtype: t.dtype, shape: t.shape, bytes: Array(f.rawBytes(t))) }
+        for t in f.tensors { out[t.name] = NamedArray(name: t.name, dtype: t.dtype, shape: t.shape, bytes: try f.rawBytes(t)) }
         return out
     }
 

@@ -25,7 +25,7 @@ public struct StepExecutor: Sendable {
             let spec = task.compensate!
             let out = try CompensateStep.run(spec, source: source) { k in
                 let f = try SafetensorsFile(path: stagingFolder + "/" + StagingNames.tile(task.tensorIndex, k))
-                return SafetensorsWriter.decode(f)
+                return try SafetensorsWriter.decode(f)
             }
             outcome.compensation = out.result
             outcome.outputs.append(try store(out.arrays, as: StagingNames.lowRank(task.tensorIndex)))

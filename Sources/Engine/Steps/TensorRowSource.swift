@@ -26,12 +26,6 @@ extension Checkpoint: TensorRowSource {
         guard let f = shards[t.shard], let e = f.entry(t.name) else {
             throw CheckpointError.malformedTensor(file: folder + "/" + t.shard, tensor: t.name, reason: "not present in this source")
         }
-        let raw = f.rawBytes(e)
-        var off = 0
-        while off < raw.count {
-            let n = min(16 << 20, raw.count - off)
-            try body(UnsafeRawBufferPointer(rebasing: raw[off..<off + n]))
-            off += n
-        }
+        try f.forEachRawChunk(e, body)
     }
 }

@@ -25,14 +25,9 @@ public enum Digest {
 
     /// The digest of a file, read in 4 MiB pieces.
     public static func sha256Hex(file path: String) throws(CheckpointError) -> String {
-        let m = try MappedFile(path: path)
+        let f = try PositionalFile(path: path)
         var h = SHA256Stream()
-        var off = 0
-        while off < m.size {
-            let n = min(4 << 20, m.size - off)
-            h.update(m.bytes(off, n))
-            off += n
-        }
+        try? f.forEachChunk(offset: 0, count: f.size) { h.update($0) }
         return h.hexDigest()
     }
 }
