@@ -66,6 +66,9 @@ public struct LayerClassifier: Sendable {
         }
         if role == "embedding" && folder.hasPrefix("layer_") { folder = "embeddings" }
         if role == "output_head" { folder = "head" }
+        if let policy = profile.overrides?[name], t.entry.shape.count >= 2, t.entry.dtype.isSupportedFloat {
+            return TensorAssignment(tensor: t, role: role, level: level, folder: folder, policy: policy)
+        }
         let keep = level == 0 || profile.keepSource.contains(role)
         return TensorAssignment(tensor: t, role: role, level: level, folder: folder,
                                 policy: keep ? nil : profile.policy(level: level))

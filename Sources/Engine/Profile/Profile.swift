@@ -18,14 +18,17 @@ public struct LevelPolicy: Codable, Sendable, Equatable {
     public var lowGroupSize: Int?
     public var compensationRank: Int      // rank of the low-rank residual correction; 0 disables
     public var symmetricLow: Bool?        // override the low format's symmetry (uniform baselines use symmetric int4)
+    /// How the high share is chosen: by importance (default), or "random" (a seeded draw of the same share:
+    /// the ablation that keeps the bits and drops the concentration on important channels).
+    public var allocation: String?
 
     enum CodingKeys: String, CodingKey {
         case pattern, high, low
         case highFraction = "high_fraction", highGroupSize = "high_group_size", lowGroupSize = "low_group_size"
-        case compensationRank = "compensation_rank", symmetricLow = "symmetric_low"
+        case compensationRank = "compensation_rank", symmetricLow = "symmetric_low", allocation
     }
 
-    public init(pattern: String, high: QuantFormat, low: QuantFormat, highFraction: Double, highGroupSize: Int? = nil, lowGroupSize: Int? = nil, compensationRank: Int, symmetricLow: Bool? = nil) {
+    public init(pattern: String, high: QuantFormat, low: QuantFormat, highFraction: Double, highGroupSize: Int? = nil, lowGroupSize: Int? = nil, compensationRank: Int, symmetricLow: Bool? = nil, allocation: String? = nil) {
         self.pattern = pattern
         self.high = high
         self.low = low
@@ -34,6 +37,7 @@ public struct LevelPolicy: Codable, Sendable, Equatable {
         self.lowGroupSize = lowGroupSize
         self.compensationRank = compensationRank
         self.symmetricLow = symmetricLow
+        self.allocation = allocation
     }
 }
 
@@ -91,10 +95,16 @@ public struct Profile: Codable, Sendable, Equatable {
     public var levels: [String: LevelPolicy]   // "1" ... "5"
     public var keepSource: [String]       // roles kept at source precision
     public var roles: [RoleRule]
+    /// Per-tensor policies that replace the level's (the `auto` profile writes them from measured errors).
+    public var overrides: [String: LevelPolicy]?
+    /// The `auto` profile's budget: bits per weight over all parameters, counted from the layers/ folder.
+    public var targetBitsPerWeight: Double?
+    /// The `auto` profile's menu of per-tensor policies.
+    public var candidates: [LevelPolicy]?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, granularity, rotation, clusters, levels, roles
-        case tileElements = "tile_elements", keepSource = "keep_source"
+        case name, description, granularity, rotation, clusters, levels, roles, overrides, candidates
+        case tileElements = "tile_elements", keepSource = "keep_source", targetBitsPerWeight = "target_bits_per_weight"
     }
 
     public func policy(level: Int) -> LevelPolicy? { levels[String(level)] }

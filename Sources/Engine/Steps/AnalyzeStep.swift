@@ -13,9 +13,10 @@ public enum AnalyzeStep {
             let row = try source.readRows(spec.tensor, start: r, count: 1)
             for c in 0..<cols { sample[k * cols + c] = row[c] }
         }
-        let low = spec.policy
-        let lowPart = PartLayout(format: low.low, groupSize: low.lowGroupSize ?? low.low.defaultGroupSize, columns: cols,
-                                 symmetric: low.symmetricLow ?? low.low.isSymmetric)
+        // Seeds are scored with the low format: it holds most of the weights and most of the error.
+        let p = spec.policy
+        let lowPart = PartLayout(format: p.low, groupSize: p.lowGroupSize ?? p.low.defaultGroupSize, columns: cols,
+                                 symmetric: p.symmetricLow ?? p.low.isSymmetric)
         let unrotatedError = relativeError(sample, rows: sampleIndex.count, part: lowPart)
 
         // The rotation: score each candidate sign seed by the low format's measured error on the sample rows.
@@ -62,7 +63,11 @@ public enum AnalyzeStep {
         switch spec.granularity {
         case .channel:
             let k = Int((spec.policy.highFraction * Double(cols)).rounded())
-            let order = (0..<cols).sorted { (importance[$0], -$0) > (importance[$1], -$1) }
+            var order = (0..<cols).sorted { (importance[$0], -$0) > (importance[$1], -$1) }
+            if spec.policy.allocation == "random" {
+                var g = SplitMix64(seed: SeedDerivation.seed(for: spec.tensor.name, salt: 0xA110C))
+                order.shuffle(using: &g)
+            }
             var isHigh = [Bool](repeating: false, count: cols)
             for c in order.prefix(k) { isHigh[c] = true }
             for cl in clusters where cl.contains(where: { isHigh[$0] }) {

@@ -1,0 +1,78 @@
+/// MEASURE one tensor for the `auto` profile (as exllamav2's measurement pass): the relative error each
+/// candidate policy gives on a sample of rows, and the exact bytes it would write for the whole tensor.
+public struct CandidateMeasurement: Codable, Sendable, Equatable {
+    public var policy: LevelPolicy
+    public var bytes: Int
+    public var relativeError: Double
+}
+
+public struct MeasureSpec: Codable, Sendable, Equatable {
+    public var tensor: CheckpointTensor
+    public var candidates: [LevelPolicy]
+    public var rotation: Bool
+    public var sampleRows: Int
+
+    public init(tensor: CheckpointTensor, candidates: [LevelPolicy], rotation: Bool, sampleRows: Int) {
+        self.tensor = tensor; self.candidates = candidates; self.rotation = rotation; self.sampleRows = sampleRows
+    }
+}
+
+public enum MeasureStep {
+    public static func run(_ spec: MeasureSpec, source: TensorRowSource) throws -> [CandidateMeasurement] {
+        let e = spec.tensor.entry
+        let rows = e.rows, cols = e.columns
+        let index = AnalyzeStep.sampleRows(rows: rows, count: spec.sampleRows)
+        var original = [Float](repeating: 0, count: index.count * cols)
+        for (k, r) in index.enumerated() {
+            let row = try source.readRows(spec.tensor, start: r, count: 1)
+            for c in 0..<cols { original[k * cols + c] = row[c] }
+        }
+        let descriptor = spec.rotation ? RotationDescriptor(size: cols, seed: SeedDerivation.seed(for: spec.tensor.name, salt: 0)) : .identity(size: cols)
+        let rotation = Rotation(descriptor)
+        var rotated = original
+        rotated.withUnsafeMutableBufferPointer { rotation.rotateRows($0, rows: index.count) }
+        var importance = [Double](repeating: 0, count: cols)
+        for r in 0..<index.count { for c in 0..<cols { importance[c] += Double(abs(rotated[r * cols + c])) } }
+        let order = (0..<cols).sorted { (importance[$0], -$0) > (importance[$1], -$1) }
+        let energy = original.reduce(0.0) { $0 + Double($1) * Double($1) }
+
+        return spec.candidates.map { policy in
+            let k = Int((policy.highFraction * Double(cols)).rounded())
+            let analysis = AnalysisResult(rotation: descriptor, invariants: nil, seedTrials: [], unrotatedError: 0,
+                                          highColumns: order.prefix(k).sorted(), elementThreshold: nil, clusters: [],
+                                          promotedColumns: 0, plannedHighFraction: policy.highFraction,
+                                          realisedHighFraction: Double(k) / Double(max(cols, 1)))
+            let qspec = QuantizeSpec(tensor: spec.tensor, policy: policy, granularity: .channel, analysis: analysis, rowStart: 0, rowCount: index.count)
+            let layout = QuantizedTensorLayout(spec: qspec)
+            let arrays = rotated.withUnsafeBufferPointer { TileCodec.encode($0, rows: index.count, layout: layout, elementThreshold: nil, clusters: []) }
+            var y = [Float](repeating: 0, count: rotated.count)
+            y.withUnsafeMutableBufferPointer {
+                TileCodec.decode(Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) }), rows: index.count, layout: layout, into: $0)
+                rotation.unrotateRows($0, rows: index.count)
+            }
+            var residual = [Float](repeating: 0, count: y.count)
+            for i in 0..<y.count { residual[i] = original[i] - y[i] }
+            var err = residual.reduce(0.0) { $0 + Double($1) * Double($1) }
+            if policy.compensationRank > 0 {
+                // What a rank-r correction removes from the sample's residual: its r largest singular values.
+                // residual is row-major S x cols = column-major cols x S.
+                let s = LowRank.svd(residual, m: cols, n: index.count).s
+                err -= s.prefix(policy.compensationRank).reduce(0.0) { $0 + Double($1) * Double($1) }
+            }
+            return CandidateMeasurement(policy: policy, bytes: bytes(policy, layout: layout, rows: rows),
+                                        relativeError: energy > 0 ? (max(err, 0) / energy).squareRoot() : 0)
+        }
+    }
+
+    /// The bytes the package's arrays take for the whole tensor under this layout.
+    static func bytes(_ p: LevelPolicy, layout: QuantizedTensorLayout, rows: Int) -> Int {
+        func part(_ l: PartLayout?) -> Int {
+            guard let l, l.columns > 0 else { return 0 }
+            if l.format == .fp16 { return rows * l.columns * 2 }
+            let groups = (l.columns + l.groupSize - 1) / l.groupSize
+            return rows * (l.format.packedBytes(count: l.columns) + groups * 2 * (l.symmetric ? 1 : 2))
+        }
+        return part(layout.high) + part(layout.low) + 4 * layout.highColumns.count
+            + 2 * p.compensationRank * (rows + layout.columns)
+    }
+}
