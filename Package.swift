@@ -44,7 +44,8 @@ let package = Package(
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
-            dependencies: ["Engine", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Pipeline", "UQCITProtocol",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams")],
             path: "Sources/Commands"),
 
         .executableTarget(name: "coordinator", dependencies: ["Commands"], path: "Sources/Coordinator"),

@@ -7,26 +7,50 @@ struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Compress a Hugging Face checkpoint into a UQCIT package.",
-        discussion: "With no --model, compresses the demo model (see README): ../shared/models/tiny-llama-bytes if present, else $UQCIT_DEMO_MODEL.")
+        discussion: """
+            With no --model, compresses the demo model (see README): ../shared/models/tiny-llama-bytes if present, else $UQCIT_DEMO_MODEL.
+            Running the same command again on an output folder with a journal resumes the job.
+            Settings may come from a YAML file (--config, see cluster-config/cluster.yaml); flags override it.
+            """)
 
+    @Option(help: "YAML file with the settings below (cluster-config/local.yaml, cluster-config/cluster.yaml).") var config: String?
     @Option(help: "Hugging Face checkpoint folder (config.json + *.safetensors).") var model: String?
-    @Option(help: "Output package folder.") var out: String = "out/package"
-    @Option(help: "Profile name (cluster-config/profiles/NAME.yaml) or a YAML path.") var profile: String = "uqcit"
-    @Option(help: "In-process workers (default: the core count).") var workers: Int?
+    @Option(help: "Output package folder (default out/package).") var out: String?
+    @Option(help: "Profile name (cluster-config/profiles/NAME.yaml) or a YAML path (default uqcit).") var profile: String?
+    @Option(help: "Embedded workers, 0 for none (default: the core count).") var workers: Int?
     @Option(help: "Only these transformer layers, A..B.") var layers: String?
+    @Option(help: "Serve remote workers on this endpoint, e.g. tcp://0.0.0.0:5555 (repeatable).") var bind: [String] = []
+    @Option(help: "Heartbeat interval in milliseconds (default 1000).") var heartbeatMs: Int?
+    @Option(help: "Heartbeats a peer may miss before it is declared dead (default 3).") var liveness: Int?
+    @Option(help: "The coordinator's CURVE secret key file (coordinator keys generate).") var curveKey: String?
+    @Option(help: "A worker public key file, or a folder of *.key files, allowed to connect (repeatable).") var allow: [String] = []
+    @Flag(help: "Allow plain TCP on addresses other than loopback (no authentication, no encryption).") var insecure = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
 
     func run() throws {
         try withCleanExit {
-            let modelPath = try model ?? DemoModel.locate()
-            let prof = try ProfileLoader.load(profile)
-            let n = workers ?? ProcessInfo.processInfo.activeProcessorCount
-            guard n >= 1 else { throw ValidationError("--workers must be at least 1") }
-            let range = try layers.map(LayerRange.parse)
-            Numerics.configureThreads(forWorkers: n)
-            if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(out)") }
-            let s = try CompressionJob.run(JobOptions(model: modelPath, out: out, profile: prof, workers: n, layers: range, progress: !quiet))
+            let file = try config.map(CoordinatorConfig.load) ?? CoordinatorConfig()
+            let modelPath = try model ?? file.model ?? DemoModel.locate()
+            let outPath = out ?? file.out ?? "out/package"
+            let prof = try ProfileLoader.load(profile ?? file.profile ?? "uqcit")
+            let n = workers ?? file.workers ?? ProcessInfo.processInfo.activeProcessorCount
+            guard n >= 0 else { throw ValidationError("--workers must be 0 or more") }
+            let range = try (layers ?? file.layers).map(LayerRange.parse)
+            var cluster = ClusterOptions(bind: bind.isEmpty ? file.bind ?? [] : bind,
+                                         heartbeat: HeartbeatSettings(intervalMs: heartbeatMs ?? file.heartbeatIntervalMs ?? 1000,
+                                                                      liveness: liveness ?? file.heartbeatLiveness ?? 3),
+                                         insecure: insecure || (file.insecure ?? false), maxAttempts: file.maxAttempts ?? 3)
+            if let keyFile = curveKey ?? file.curve?.coordinatorSecretKey {
+                let allowed = allow.isEmpty ? file.curve?.allowedWorkerKeys ?? [] : allow
+                cluster.curve = try KeyFiles.serverSettings(secretKeyFile: keyFile, allowed: allowed)
+            } else if !allow.isEmpty {
+                throw ValidationError("--allow needs --curve-key: worker keys are checked only on a CURVE coordinator")
+            }
+            Numerics.configureThreads(forWorkers: max(n, 1))
+            if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(outPath)") }
+            let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
+                                                      progress: !quiet, cluster: cluster))
             if json {
                 print(String(decoding: try PackageJSON.encode(s), as: UTF8.self), terminator: "")
             } else {

@@ -5,6 +5,6 @@ public struct WorkerCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run compression tasks for a coordinator.",
-        subcommands: [])
+        subcommands: [JoinCommand.self])
     public init() {}
 }

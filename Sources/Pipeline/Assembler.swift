@@ -19,7 +19,7 @@ public struct Assembler {
     }
 
     /// Writes the folder and returns a report per tensor in it.
-    public func assemble(folder: String, scheduler: JobScheduler) throws -> [TensorReport] {
+    public func assemble(folder: String, results: TaskResults) throws -> [TensorReport] {
         let dir = packageFolder + "/layers/" + folder
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var pieces: [Piece] = []
@@ -42,7 +42,7 @@ public struct Assembler {
                                             relativeError: 0, sqnrDB: nil, maxAbsError: 0))
                 continue
             }
-            let analysis = scheduler.analyses[i]!
+            let analysis = results.analyses[i]!
             var layout = plan.layout(i, analysis: analysis)
             let tensorPieces = try quantizedPieces(i, a, layout: layout)
             pieces += tensorPieces
@@ -50,7 +50,7 @@ public struct Assembler {
             layout.highColumns = []
             stored.append(StoredTensor(name: a.name, role: a.role, level: a.level, pattern: a.policy!.pattern, shape: e.shape,
                                        sourceDType: e.dtype, layout: layout, arrays: tensorPieces.map(\.entry.name), bytes: bytes))
-            reports.append(report(i, a, folder: folder, bytes: bytes, scheduler: scheduler))
+            reports.append(report(i, a, folder: folder, bytes: bytes, results: results))
             rotations[a.name] = RotationRecord(descriptor: analysis.rotation, invariants: analysis.invariants,
                                                seedTrials: analysis.seedTrials, unrotatedRelativeError: analysis.unrotatedError)
             precision[a.name] = PrecisionRecord(level: a.level, role: a.role, pattern: a.policy!.pattern, granularity: plan.profile.granularity,
@@ -119,9 +119,9 @@ public struct Assembler {
         return pieces
     }
 
-    func report(_ i: Int, _ a: TensorAssignment, folder: String, bytes: Int, scheduler: JobScheduler) -> TensorReport {
+    func report(_ i: Int, _ a: TensorAssignment, folder: String, bytes: Int, results: TaskResults) -> TensorReport {
         // Sum in tile order: the same floating-point sums whatever order the tiles finished in.
-        let tiles = scheduler.tileResults[i]!.sorted { $0.key < $1.key }.map(\.value)
+        let tiles = results.tileResults[i]!.sorted { $0.key < $1.key }.map(\.value)
         let s = tiles.reduce(0) { $0 + $1.sourceSumSquares }
         var err = tiles.reduce(0) { $0 + $1.errorSumSquares }
         let before = s > 0 ? (err / s).squareRoot() : 0
@@ -129,13 +129,13 @@ public struct Assembler {
         let high = tiles.reduce(0) { $0 + $1.highElements }
         let n = a.tensor.entry.elementCount
         var rank: Int? = nil
-        if let c = scheduler.compensations[i] { err = c.errorSumSquaresAfter; rank = c.rank }
+        if let c = results.compensations[i] { err = c.errorSumSquaresAfter; rank = c.rank }
         let rel = s > 0 ? (err / s).squareRoot() : 0
         return TensorReport(name: a.name, folder: folder, role: a.role, level: a.level, pattern: a.policy!.pattern,
                             parameters: n, bytes: bytes, bitsPerWeight: Double(bytes * 8) / Double(max(n, 1)),
                             relativeError: rel, sqnrDB: err > 0 ? 10 * log10(s / err) : nil, maxAbsError: maxAbs,
                             plannedHighFraction: a.policy!.highFraction, realisedHighFraction: Double(high) / Double(max(n, 1)),
-                            clusters: scheduler.analyses[i]!.clusters.count, compensationRank: rank,
+                            clusters: results.analyses[i]!.clusters.count, compensationRank: rank,
                             relativeErrorBeforeCompensation: rank == nil ? nil : before)
     }
 }

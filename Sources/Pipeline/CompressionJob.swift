@@ -1,16 +1,21 @@
 import Foundation
 import Engine
+import UQCITProtocol
 
 public struct JobOptions: Sendable {
     public var model: String
     public var out: String
     public var profile: Profile
+    /// Embedded workers: threads of this process that speak the cluster protocol over inproc://. 0 for none.
     public var workers: Int
     public var layers: ClosedRange<Int>?
     public var progress: Bool
+    public var cluster: ClusterOptions
 
-    public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true) {
+    public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
+                cluster: ClusterOptions = .init()) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
+        self.cluster = cluster
     }
 }
 
@@ -19,50 +24,100 @@ public struct JobSummary: Codable, Sendable {
     public var alreadyComplete: Bool
     public var metadata: PackageMetadata
     public var seconds: Double
+    public var tasks: Int
+    /// Tasks a resumed job found done in the journal and did not run again.
+    public var resumedTasks: Int
 }
 
-/// Runs a compression job end to end: plan from headers, run the tasks on a worker pool, assemble folders
-/// as they complete, then write tokenizer, validation and, last, uqcit_metadata.json.
+/// Runs a compression job end to end: plan from headers, hand the tasks to workers through the broker, assemble
+/// folders as they complete, then write tokenizer, validation and, last, uqcit_metadata.json. Every commit goes
+/// to the journal first, so running the same job again on the same output folder resumes it.
 public enum CompressionJob {
     public static let version = "0.1.0"
     static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
                                  "merges.txt", "vocab.json", "tokenizer.model", "added_tokens.json"]
 
-    public static func run(_ o: JobOptions, source: (TensorRowSource & Sendable)? = nil,
-                           pool makePool: ((StepExecutor) -> WorkerPool)? = nil) throws -> JobSummary {
+    public static func run(_ o: JobOptions, log: ClusterLog = .standardError) throws -> JobSummary {
         let started = Date()
+        guard o.workers > 0 || !o.cluster.bind.isEmpty else {
+            throw JobError.invalid("no workers: with --workers 0 the coordinator needs --bind for `worker join` to reach it")
+        }
         let checkpoint = try Checkpoint(folder: o.model)
-        let src: TensorRowSource = source ?? checkpoint
         let plan = try JobPlan(checkpoint: checkpoint, profile: o.profile, layers: o.layers)
         let out = OutputFolder(path: o.out)
-        let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash,
-                                                layers: o.layers.map { "\($0.lowerBound)..\($0.upperBound)" })
+        let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
+        let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers)
         if try out.claim(identity) == .complete {
             let meta = try PackageJSON.decode(PackageMetadata.self, from: Array(FileManager.default.contents(atPath: out.metadataFile)!))
-            return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0)
+            return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0, tasks: plan.taskCount, resumedTasks: plan.taskCount)
         }
         try FileManager.default.createDirectory(atPath: out.stagingFolder, withIntermediateDirectories: true)
 
-        let executor = StepExecutor(source: src, stagingFolder: out.stagingFolder)
-        let pool = makePool?(executor) ?? LocalWorkerPool(workers: o.workers, executor: executor)
-        let scheduler = JobScheduler(plan: plan)
-        let assembler = Assembler(plan: plan, source: src, stagingFolder: out.stagingFolder, packageFolder: o.out)
-        let progress = ProgressReporter(totalTensors: plan.assignments.count, totalParameters: plan.quantizedParameters, enabled: o.progress)
+        let records = try Journal.read(path: out.journalFile).records
+        let journal = try Journal(path: out.journalFile)
+        let scheduler = JobScheduler(plan: plan, maxAttempts: o.cluster.maxAttempts)
+        let resume = try ResumeState.replay(records, plan: plan, scheduler: scheduler, out: out, layers: layers, log: log)
+        if records.isEmpty {
+            try journal.append(.plan(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers, tasks: plan.taskCount))
+        } else {
+            try journal.append(.resume(skippedTasks: resume.restoredTasks, skippedFolders: resume.assembledFolders.count))
+            log("resuming \(o.out): \(resume.restoredTasks) of \(plan.taskCount) tasks already done (skipped), "
+                + "\(resume.assembledFolders.count) of \(plan.folders.count) folders already assembled")
+        }
+
+        let context = try ZMQContext()
+        let source = checkpoint
+        let wire = JobWire(jobID: String(Digest.sha256Hex(Array("\(identity.sourceFingerprint)|\(identity.profileHash)|\(layers ?? "")".utf8)).prefix(16)),
+                           coordinatorName: "coordinator@\(ProcessInfo.processInfo.hostName)",
+                           stagingDir: absolute(out.stagingFolder), sourceDir: absolute(o.model))
+        let broker = try Broker(context: context, options: o.cluster, wire: wire, journal: journal, log: log)
+        for e in broker.boundEndpoints { log("coordinator listening on \(e)" + (o.cluster.curve == nil ? " (no CURVE: loopback or --insecure)" : " (CURVE)")) }
+        let embedded = EmbeddedWorkers(count: o.workers, context: context, endpoint: broker.inprocEndpoint,
+                                       heartbeat: o.cluster.heartbeat, source: source, log: log)
+        defer { embedded.stopAndWait() }
+
+        let assembler = Assembler(plan: plan, source: source, stagingFolder: out.stagingFolder, packageFolder: o.out)
+        let progress = ProgressReporter(totalTensors: plan.assignments.count, totalFolders: plan.folders.count,
+                                        totalParameters: plan.quantizedParameters, enabled: o.progress)
         var reports: [String: [TensorReport]] = [:]
-        try pool.run(scheduler, folderReady: { folder in
-            reports[folder] = try assembler.assemble(folder: folder, scheduler: scheduler)
-        }, tick: {
-            progress.update(tensorsDone: scheduler.tensorsDone, parametersDone: scheduler.parametersDone)
-        })
-        progress.update(tensorsDone: scheduler.tensorsDone, parametersDone: scheduler.parametersDone, force: true)
+        try broker.run(scheduler, folderReady: { folder, results in
+            if let done = resume.assembledFolders[folder] {
+                reports[folder] = done
+            } else {
+                reports[folder] = try assembler.assemble(folder: folder, results: results)
+                try journal.append(.folder(name: folder, files: try packageFiles(folder, root: o.out), reports: reports[folder]!))
+            }
+            progress.foldersDone = reports.count
+            // The folder's tiles are in its package files now; a resume verifies those instead.
+            for (i, a) in plan.assignments.enumerated() where a.folder == folder {
+                try? FileManager.default.removeItem(atPath: out.stagingFolder + "/" + (StagingNames.tile(i, 0) as NSString).deletingLastPathComponent)
+            }
+        }, tick: { progress.update($0) })
+        progress.update(scheduler.progress, force: true)
         let ordered = plan.folders.flatMap { reports[$0] ?? [] }
         let metadata = try finish(o, checkpoint: checkpoint, plan: plan, reports: ordered, out: out)
+        try journal.append(.final)
         let seconds = Date().timeIntervalSince(started)
         let run: [String: String] = ["seconds": String(format: "%.3f", seconds), "workers": String(o.workers),
                                      "finished": ISO8601DateFormatter().string(from: Date())]
         try AtomicFileWriter.write(PackageJSON.encode(run), to: out.stateFolder + "/run.json")
         try? FileManager.default.removeItem(atPath: out.stagingFolder)
-        return JobSummary(package: o.out, alreadyComplete: false, metadata: metadata, seconds: seconds)
+        return JobSummary(package: o.out, alreadyComplete: false, metadata: metadata, seconds: seconds,
+                          tasks: plan.taskCount, resumedTasks: resume.restoredTasks)
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// The files of an assembled folder, relative to the package root, with sizes and digests.
+    static func packageFiles(_ folder: String, root: String) throws -> [TaskOutputFile] {
+        let dir = "layers/" + folder
+        return try FileManager.default.contentsOfDirectory(atPath: root + "/" + dir).sorted().map { name in
+            let rel = dir + "/" + name
+            let size = try FileManager.default.attributesOfItem(atPath: root + "/" + rel)[.size] as? Int ?? 0
+            return TaskOutputFile(name: rel, size: size, sha256: try Digest.sha256Hex(file: root + "/" + rel))
+        }
     }
 
     static func finish(_ o: JobOptions, checkpoint: Checkpoint, plan: JobPlan, reports: [TensorReport], out: OutputFolder) throws -> PackageMetadata {

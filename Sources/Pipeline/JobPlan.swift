@@ -39,6 +39,15 @@ public struct JobPlan: Codable, Sendable {
         return (rows + tileRows[i] - 1) / tileRows[i]
     }
 
+    /// Every task the job runs: per quantized tensor one ANALYZE, one QUANTIZE per tile, and a COMPENSATE when
+    /// its level asks for a low-rank residual.
+    public var taskCount: Int {
+        assignments.indices.reduce(0) { n, i in
+            guard let p = assignments[i].policy else { return n }
+            return n + 1 + tileCount(i) + (p.compensationRank > 0 ? 1 : 0)
+        }
+    }
+
     /// Package folders in order: embeddings, layer_000 ..., head.
     public var folders: [String] {
         var seen = Set<String>()

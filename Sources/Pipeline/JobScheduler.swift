@@ -12,54 +12,92 @@ public enum JobError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// What finished tasks produced, per tensor index: all the assembler needs. A value, so the broker thread can
+/// hand a snapshot to the assembling thread while it goes on recording results.
+public struct TaskResults: Sendable {
+    public var analyses: [Int: AnalysisResult] = [:]
+    public var tileResults: [Int: [Int: TileResult]] = [:]
+    public var compensations: [Int: CompensationResult] = [:]
+}
+
+/// Counters for progress lines, copied out of the scheduler's thread.
+public struct JobProgress: Sendable {
+    public var tensorsDone = 0
+    public var parametersDone = 0
+    public var tasksDone = 0
+    public var workersAlive = 0
+}
+
 /// The job's state machine, independent of any transport: which tasks are ready, leased, finished; the
 /// dependency order ANALYZE -> QUANTIZE tiles -> COMPENSATE; attempts and requeues; folders ready to assemble.
-/// Not thread-safe: its owner serialises calls (the coordinator's broker loop or the local pool's lock).
+/// Not thread-safe: one thread owns it (the broker's).
 public final class JobScheduler: @unchecked Sendable {
     public let plan: JobPlan
     public let maxAttempts: Int
 
-    public private(set) var analyses: [Int: AnalysisResult] = [:]
-    public private(set) var tileResults: [Int: [Int: TileResult]] = [:]
-    public private(set) var compensations: [Int: CompensationResult] = [:]
-    public private(set) var outputs: [String: TaskOutputFile] = [:]
+    public private(set) var results = TaskResults()
     public private(set) var attempts: [String: Int] = [:]
     public private(set) var completedTasks = 0
+    public private(set) var parametersDone = 0
     private var tensorDone: [Bool]
-    private var ready: [TaskSpec] = []
+    // Ready tasks: requeued ones first (a stack), then the FIFO from `queueHead` on. `pending` holds the specs of
+    // ready tasks; an id in a queue but not in `pending` was restored from the journal and is skipped.
+    private var requeued: [String] = []
+    private var queue: [String] = []
+    private var queueHead = 0
+    private var pending: [String: TaskSpec] = [:]
     private var running: [String: TaskSpec] = [:]
     private var folderRemaining: [String: Int] = [:]
     private var foldersReady: [String] = []
-    public private(set) var parametersDone = 0
 
     public init(plan: JobPlan, maxAttempts: Int = 3) {
         self.plan = plan
         self.maxAttempts = maxAttempts
         tensorDone = plan.assignments.map { !$0.isQuantized }
-        for (i, a) in plan.assignments.enumerated() {
-            if a.isQuantized {
-                folderRemaining[a.folder, default: 0] += 1
-                ready.append(.analyzeTask(i, plan.analyzeSpec(i)))
-            } else {
-                folderRemaining[a.folder, default: 0] += 0
-            }
+        for f in plan.folders { folderRemaining[f] = 0 }
+        for (i, a) in plan.assignments.enumerated() where a.isQuantized {
+            folderRemaining[a.folder, default: 0] += 1
+            enqueue(.analyzeTask(i, plan.analyzeSpec(i)))
         }
         for f in plan.folders where folderRemaining[f] == 0 { foldersReady.append(f) }
     }
 
     public var isFinished: Bool { tensorDone.allSatisfy { $0 } }
     public var runningCount: Int { running.count }
-    public var readyCount: Int { ready.count }
+    public var readyCount: Int { pending.count }
     public var tensorsDone: Int { tensorDone.filter { $0 }.count }
+    public var progress: JobProgress {
+        JobProgress(tensorsDone: tensorsDone, parametersDone: parametersDone, tasksDone: completedTasks)
+    }
+
+    private func enqueue(_ t: TaskSpec) {
+        pending[t.id] = t
+        queue.append(t.id)
+    }
 
     /// The next task to lease, with its attempt number (1 for a first try).
     public func next() -> (task: TaskSpec, attempt: Int)? {
-        guard !ready.isEmpty else { return nil }
-        let t = ready.removeFirst()
-        running[t.id] = t
-        attempts[t.id, default: 0] += 1
-        return (t, attempts[t.id]!)
+        while let id = requeued.popLast() ?? dequeue() {
+            guard let t = pending.removeValue(forKey: id) else { continue }
+            running[id] = t
+            attempts[id, default: 0] += 1
+            return (t, attempts[id]!)
+        }
+        return nil
     }
+
+    private func dequeue() -> String? {
+        guard queueHead < queue.count else { return nil }
+        defer {
+            queueHead += 1
+            // Drop the consumed prefix now and then, so a frontier-scale queue does not keep every id forever.
+            if queueHead >= 4096 && queueHead * 2 >= queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+        }
+        return queue[queueHead]
+    }
+
+    /// The spec of a task that is ready to lease, if it is.
+    public func readyTask(_ id: String) -> TaskSpec? { pending[id] }
 
     /// Records a finished task. Returns false for a late or duplicate result, which is ignored.
     @discardableResult
@@ -69,36 +107,37 @@ public final class JobScheduler: @unchecked Sendable {
         return true
     }
 
-    /// Applies an outcome known from the journal, for a task never leased in this process (resume).
-    public func restore(_ o: TaskOutcome) {
-        guard let idx = ready.firstIndex(where: { $0.id == o.taskId }) else { return }
-        let t = ready.remove(at: idx)
+    /// Applies an outcome known from the journal to a task that is ready and was never leased in this process
+    /// (resume). Returns false when the task is not ready, e.g. its predecessor was not restored.
+    @discardableResult
+    public func restore(_ o: TaskOutcome) -> Bool {
+        guard let t = pending.removeValue(forKey: o.taskId) else { return false }
         apply(t, o)
+        return true
     }
 
     private func apply(_ t: TaskSpec, _ o: TaskOutcome) {
         completedTasks += 1
-        for f in o.outputs { outputs[f.name] = f }
         let i = t.tensorIndex
         switch t.kind {
         case .analyze:
             let a = o.analysis!
-            analyses[i] = a
-            for k in 0..<plan.tileCount(i) { ready.append(.quantizeTask(i, tile: k, plan.quantizeSpec(i, tile: k, analysis: a))) }
+            results.analyses[i] = a
+            for k in 0..<plan.tileCount(i) { enqueue(.quantizeTask(i, tile: k, plan.quantizeSpec(i, tile: k, analysis: a))) }
         case .quantize:
-            tileResults[i, default: [:]][t.tile!] = o.tile!
+            results.tileResults[i, default: [:]][t.tile!] = o.tile!
             parametersDone += o.tile!.elements
-            if tileResults[i]!.count == plan.tileCount(i) {
+            if results.tileResults[i]!.count == plan.tileCount(i) {
                 let rank = plan.assignments[i].policy!.compensationRank
                 if rank > 0 {
-                    ready.append(.compensateTask(i, CompensateSpec(tensor: plan.assignments[i].tensor, rank: rank,
-                                                                    tileRows: plan.tileRows[i], layout: plan.layout(i, analysis: analyses[i]!))))
+                    enqueue(.compensateTask(i, CompensateSpec(tensor: plan.assignments[i].tensor, rank: rank,
+                                                              tileRows: plan.tileRows[i], layout: plan.layout(i, analysis: results.analyses[i]!))))
                 } else {
                     finishTensor(i)
                 }
             }
         case .compensate:
-            compensations[i] = o.compensation!
+            results.compensations[i] = o.compensation!
             finishTensor(i)
         }
     }
@@ -117,7 +156,8 @@ public final class JobScheduler: @unchecked Sendable {
         if !retryable || n >= maxAttempts {
             throw .taskFailed(task: taskId, tensor: plan.assignments[t.tensorIndex].tensor.name, attempts: n, reason: reason)
         }
-        ready.insert(t, at: 0)
+        pending[taskId] = t
+        requeued.append(taskId)
     }
 
     /// A lease that expired (its worker died): the task goes back to the front of the queue.

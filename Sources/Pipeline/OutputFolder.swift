@@ -8,6 +8,7 @@ public struct OutputFolder {
     public var stateFolder: String { path + "/.uqcit" }
     public var stagingFolder: String { stateFolder + "/staging" }
     public var jobFile: String { stateFolder + "/job.json" }
+    public var journalFile: String { stateFolder + "/journal" }
     public var metadataFile: String { path + "/uqcit_metadata.json" }
 
     public struct JobIdentity: Codable, Equatable {

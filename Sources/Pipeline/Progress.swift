@@ -1,29 +1,31 @@
 import Foundation
 
-/// Progress on stderr: tensors and parameters done, throughput and ETA, at most once a second.
+/// Progress on stderr: folders (layers) and tensors done, parameters/s, ETA and workers alive, at most once a second.
 public final class ProgressReporter: @unchecked Sendable {
     let totalTensors: Int
+    let totalFolders: Int
     let totalParameters: Int
     let enabled: Bool
     let start = Date()
     var last = Date.distantPast
-    var extra: () -> String = { "" }
+    /// Set by the thread that assembles folders, which is also the one that calls `update`.
+    var foldersDone = 0
 
-    public init(totalTensors: Int, totalParameters: Int, enabled: Bool) {
-        self.totalTensors = totalTensors; self.totalParameters = totalParameters; self.enabled = enabled
+    public init(totalTensors: Int, totalFolders: Int, totalParameters: Int, enabled: Bool) {
+        self.totalTensors = totalTensors; self.totalFolders = totalFolders; self.totalParameters = totalParameters; self.enabled = enabled
     }
 
-    public func update(tensorsDone: Int, parametersDone: Int, force: Bool = false) {
+    public func update(_ p: JobProgress, force: Bool = false) {
         guard enabled else { return }
         let now = Date()
         guard force || now.timeIntervalSince(last) >= 1 else { return }
         last = now
         let t = now.timeIntervalSince(start)
-        let rate = t > 0 ? Double(parametersDone) / t : 0
-        let eta = rate > 0 ? Double(totalParameters - parametersDone) / rate : 0
-        let line = String(format: "[uqcit] tensors %d/%d  params %@/%@  %@ params/s  ETA %@%@",
-                          tensorsDone, totalTensors, Self.count(parametersDone), Self.count(totalParameters),
-                          Self.count(Int(rate)), Self.duration(eta), extra())
+        let rate = t > 0 ? Double(p.parametersDone) / t : 0
+        let eta = rate > 0 ? Double(totalParameters - p.parametersDone) / rate : 0
+        let line = String(format: "[uqcit] layers %d/%d  tensors %d/%d  params %@/%@  %@ params/s  ETA %@  workers %d",
+                          foldersDone, totalFolders, p.tensorsDone, totalTensors, Self.count(p.parametersDone), Self.count(totalParameters),
+                          Self.count(Int(rate)), Self.duration(eta), p.workersAlive)
         FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
     }
 

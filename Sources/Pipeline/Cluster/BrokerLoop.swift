@@ -1,0 +1,267 @@
+import Foundation
+import Engine
+import UQCITProtocol
+
+/// A worker the broker has welcomed.
+struct WorkerSession {
+    let name: String
+    let address: String
+    let threads: Int
+    var credits = 0
+    var leases: Set<String> = []
+    var lastHeard: Date
+}
+
+/// The broker's poll loop, on its own thread: it alone owns the ROUTER socket, its monitor and the scheduler.
+final class BrokerLoop {
+    let router: ZMQSocket
+    let monitor: ZMQMonitor
+    let options: ClusterOptions
+    let wire: JobWire
+    let journal: Journal?
+    let log: ClusterLog
+
+    private var scheduler: JobScheduler!
+    private var workers: [[UInt8]: WorkerSession] = [:]
+    private var order: [[UInt8]] = []                       // join order: tasks go round-robin in this order
+    private var leases: [String: (worker: [UInt8], attempt: Int)] = [:]
+    private var addresses = PeerAddresses()
+    private var lastWaitingNotice = Date.distantPast
+
+    init(router: ZMQSocket, monitor: ZMQMonitor, options: ClusterOptions, wire: JobWire, journal: Journal?, log: ClusterLog) {
+        self.router = router; self.monitor = monitor; self.options = options; self.wire = wire; self.journal = journal; self.log = log
+    }
+
+    private var heartbeat: HeartbeatSettings { options.heartbeat }
+
+    func serve(_ scheduler: JobScheduler, mailbox: BrokerMailbox, zap: ZAPHandler?) {
+        self.scheduler = scheduler
+        lastWaitingNotice = Date()
+        defer { monitor.close(); router.close() }
+        do {
+            let poller = ZMQPoller([router, monitor.socket])
+            var nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
+            while true {
+                publish(mailbox)
+                if let reason = mailbox.stopRequested {
+                    shutdownWorkers("job stopped: \(reason)")
+                    mailbox.post(.stopped)
+                    return
+                }
+                if scheduler.isFinished {
+                    shutdownWorkers("job finished")
+                    mailbox.post(.finished)
+                    return
+                }
+                let wait = min(heartbeat.interval, max(0, nextHeartbeat.timeIntervalSinceNow))
+                _ = try poller.readable(timeoutMs: Int32(wait * 1000))
+                drainMonitor()
+                for denial in zap?.takeDenials() ?? [] { log("refused \(denial): not in the allowed worker keys") }
+                try drainRouter()
+                if Date() >= nextHeartbeat {
+                    try heartbeatAll()
+                    nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
+                }
+                try expireSilentWorkers()
+                try dispatch()
+                noticeIfWaiting()
+            }
+        } catch {
+            shutdownWorkers("job failed: \(error)")
+            mailbox.post(.failed(error))
+        }
+    }
+
+    private func publish(_ mailbox: BrokerMailbox) {
+        for f in scheduler.takeReadyFolders() { mailbox.post(.folder(f, scheduler.results)) }
+        var p = scheduler.progress
+        p.workersAlive = workers.count
+        mailbox.publish(p)
+    }
+
+    private func drainMonitor() {
+        while let event = try? monitor.nextEvent(timeoutMs: 0) {
+            if let line = addresses.note(event) { log(line) }
+        }
+    }
+
+    private func drainRouter() throws {
+        for _ in 0..<1024 {
+            guard let frames = try router.receive(timeoutMs: 0) else { return }
+            try handle(frames)
+        }
+    }
+
+    private func label(_ id: [UInt8]) -> String {
+        if let w = workers[id] { return "worker \(w.name) (\(w.address))" }
+        return "peer \(PeerAddresses.label(id)) (\(addresses.address(of: id)))"
+    }
+
+    private func send(_ id: [UInt8], _ bytes: [UInt8]) -> Bool {
+        do { return try router.send(frames: [id, bytes], dontWait: true) } catch { return false }
+    }
+
+    private func handle(_ frames: [[UInt8]]) throws {
+        guard let id = frames.first, !id.isEmpty else { return }
+        workers[id]?.lastHeard = Date()
+        guard frames.count == 2 else {
+            log("\(label(id)): a message of \(frames.count - 1) frames where one envelope was expected; ignored")
+            _ = send(id, Messages.reject(wire.jobID, "one envelope per message expected"))
+            return
+        }
+        let envelope: Uqcit_V1_Envelope
+        do { envelope = try EnvelopeCodec.decode(frames[1]) } catch {
+            log("\(label(id)): \(error); ignored")
+            _ = send(id, Messages.reject(wire.jobID, error.description))
+            return
+        }
+        if case .hello(let hello) = envelope.body {
+            try welcome(id, hello)
+            return
+        }
+        guard workers[id] != nil else {
+            log("\(label(id)) sent \(Messages.name(envelope.body)) without Hello; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "unknown worker: send Hello (this coordinator restarted or declared you dead)"))
+            return
+        }
+        guard envelope.jobID == wire.jobID else {
+            log("\(label(id)) sent \(Messages.name(envelope.body)) for job '\(envelope.jobID)', this is job '\(wire.jobID)'; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this coordinator runs job \(wire.jobID), not \(envelope.jobID)"))
+            try drop(id, reason: nil)
+            return
+        }
+        switch envelope.body {
+        case .ready(let r): workers[id]!.credits += Int(r.credits)
+        case .heartbeat: break
+        case .taskResult(let r): try complete(id, r)
+        case .taskFailed(let f): try failed(id, f)
+        case .shutdown(let s):
+            log("\(label(id)) leaves: \(s.reason)")
+            try drop(id, reason: nil)
+        default:
+            log("\(label(id)) sent an unexpected \(Messages.name(envelope.body)); ignored")
+        }
+    }
+
+    private func welcome(_ id: [UInt8], _ hello: Uqcit_V1_Hello) throws {
+        if workers[id] != nil {
+            log("\(label(id)) said Hello again; its session restarts")
+            try drop(id, reason: nil)
+        }
+        let address = addresses.address(of: id)
+        let name = hello.workerName.isEmpty ? PeerAddresses.label(id) : hello.workerName
+        guard hello.storageMode.isEmpty || hello.storageMode == "shared" else {
+            log("worker \(name) (\(address)) asks for storage mode '\(hello.storageMode)'; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode 'shared', not '\(hello.storageMode)'"))
+            return
+        }
+        var w = Uqcit_V1_Welcome()
+        w.coordinatorName = wire.coordinatorName
+        w.heartbeatIntervalMs = UInt32(heartbeat.intervalMs)
+        w.heartbeatLiveness = UInt32(heartbeat.liveness)
+        w.storageMode = "shared"
+        w.stagingDir = wire.stagingDir
+        w.sourceDir = wire.sourceDir
+        guard send(id, Messages.envelope(wire.jobID, .welcome(w))) else {
+            log("worker \(name) (\(address)) vanished before its Welcome")
+            return
+        }
+        workers[id] = WorkerSession(name: name, address: address, threads: Int(hello.threads), lastHeard: Date())
+        order.append(id)
+        try journal?.append(.worker(name: name, peer: address, threads: Int(hello.threads)))
+        if address != "inproc" { log("worker \(name) joined from \(address) with \(hello.threads) thread(s)") }
+    }
+
+    /// Removes a worker; its leases go back to the queue (a task out of attempts stops the job).
+    private func drop(_ id: [UInt8], reason: String?) throws {
+        guard let w = workers.removeValue(forKey: id) else { return }
+        order.removeAll { $0 == id }
+        let tasks = w.leases.sorted()
+        if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
+        for t in tasks {
+            leases[t] = nil
+            try scheduler.requeue(t)
+        }
+    }
+
+    private func takeLease(_ id: [UInt8], task: String, attempt: UInt32, kind: String) -> Bool {
+        guard let lease = leases[task], lease.worker == id, lease.attempt == Int(attempt) else {
+            log("ignoring a late or duplicate \(kind) for task \(task) attempt \(attempt) from \(label(id))")
+            return false
+        }
+        leases[task] = nil
+        workers[id]!.leases.remove(task)
+        return true
+    }
+
+    private func complete(_ id: [UInt8], _ r: Uqcit_V1_TaskResult) throws {
+        guard takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result") else { return }
+        let who = label(id)
+        let outcome: TaskOutcome
+        do {
+            outcome = try JSONDecoder().decode(TaskOutcome.self, from: r.result)
+            guard outcome.taskId == r.taskID else { throw JobError.invalid("result names task \(outcome.taskId)") }
+        } catch {
+            try scheduler.fail(r.taskID, reason: "\(who) sent an unreadable result: \(error)", retryable: true)
+            return
+        }
+        // Shared storage: the files must be where the worker says, at the size it says.
+        for f in outcome.outputs {
+            let path = wire.stagingDir + "/" + f.name
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            guard size == f.size else {
+                try scheduler.fail(r.taskID, reason: "\(who) reported \(f.name) of \(f.size) bytes, the staging folder holds \(size.map(String.init) ?? "none")", retryable: true)
+                return
+            }
+        }
+        try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome))
+        scheduler.complete(outcome)
+    }
+
+    private func failed(_ id: [UInt8], _ f: Uqcit_V1_TaskFailed) throws {
+        guard takeLease(id, task: f.taskID, attempt: f.attempt, kind: "failure") else { return }
+        log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(f.reason)")
+        try scheduler.fail(f.taskID, reason: f.reason + " (on worker \(workers[id]!.name))", retryable: f.retryable)
+    }
+
+    private func dispatch() throws {
+        for id in order {
+            while let w = workers[id], w.credits > 0, let (task, attempt) = scheduler.next() {
+                leases[task.id] = (id, attempt)
+                workers[id]!.leases.insert(task.id)
+                workers[id]!.credits -= 1
+                guard send(id, try Messages.assignment(wire.jobID, task, attempt: attempt)) else {
+                    try drop(id, reason: "is unreachable (its connection closed): declared dead")
+                    break
+                }
+                try journal?.append(.lease(task: task.id, attempt: attempt, worker: w.name))
+            }
+        }
+    }
+
+    private func heartbeatAll() throws {
+        for id in order where !send(id, Messages.heartbeat(wire.jobID)) {
+            try drop(id, reason: "is unreachable (its connection closed): declared dead")
+        }
+    }
+
+    private func expireSilentWorkers() throws {
+        let now = Date()
+        for id in order {
+            guard let w = workers[id], now.timeIntervalSince(w.lastHeard) > heartbeat.silence else { continue }
+            try drop(id, reason: String(format: "silent for %.1f s (%d heartbeats missed): declared dead", now.timeIntervalSince(w.lastHeard), heartbeat.liveness))
+        }
+    }
+
+    private func noticeIfWaiting() {
+        guard workers.isEmpty, Date().timeIntervalSince(lastWaitingNotice) > 10 else { return }
+        lastWaitingNotice = Date()
+        log("waiting for workers: \(scheduler.readyCount) task(s) ready, none connected")
+    }
+
+    private func shutdownWorkers(_ reason: String) {
+        for id in order { _ = send(id, Messages.shutdown(wire.jobID, reason)) }
+        workers.removeAll()
+        order.removeAll()
+    }
+}

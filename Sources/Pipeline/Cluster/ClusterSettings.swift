@@ -1,0 +1,74 @@
+import Foundation
+import UQCITProtocol
+
+/// Paranoid Pirate timing: each side sends a heartbeat every `intervalMs` and declares the other dead after
+/// `liveness` intervals without hearing anything from it. The coordinator's values bind its workers (Welcome).
+public struct HeartbeatSettings: Sendable, Equatable {
+    public var intervalMs: Int
+    public var liveness: Int
+
+    public init(intervalMs: Int = 1000, liveness: Int = 3) {
+        self.intervalMs = intervalMs; self.liveness = liveness
+    }
+
+    public var interval: TimeInterval { Double(intervalMs) / 1000 }
+    /// How long a peer may stay silent before it is dead.
+    public var silence: TimeInterval { interval * Double(liveness) }
+}
+
+/// The coordinator's CurveZMQ identity and the worker public keys its ZAP handler lets in.
+public struct CurveServerSettings: Sendable {
+    public var keys: CurveKeyPair
+    public var allowedWorkerKeys: Set<String>
+
+    public init(keys: CurveKeyPair, allowedWorkerKeys: Set<String>) {
+        self.keys = keys; self.allowedWorkerKeys = allowedWorkerKeys
+    }
+}
+
+/// A worker's CurveZMQ identity and the coordinator key it expects: any other server fails the handshake.
+public struct CurveClientSettings: Sendable {
+    public var keys: CurveKeyPair
+    public var serverPublicKey: String
+
+    public init(keys: CurveKeyPair, serverPublicKey: String) {
+        self.keys = keys; self.serverPublicKey = serverPublicKey
+    }
+}
+
+/// How the coordinator serves workers beyond the embedded ones.
+public struct ClusterOptions: Sendable {
+    /// tcp:// endpoints to bind besides the embedded inproc:// one, e.g. "tcp://0.0.0.0:5555".
+    public var bind: [String]
+    public var heartbeat: HeartbeatSettings
+    public var curve: CurveServerSettings?
+    /// Allows plain TCP on addresses other than loopback.
+    public var insecure: Bool
+    public var maxAttempts: Int
+
+    public init(bind: [String] = [], heartbeat: HeartbeatSettings = .init(), curve: CurveServerSettings? = nil,
+                insecure: Bool = false, maxAttempts: Int = 3) {
+        self.bind = bind; self.heartbeat = heartbeat; self.curve = curve; self.insecure = insecure; self.maxAttempts = maxAttempts
+    }
+
+    /// Plain TCP reaches only this machine unless the operator says otherwise: anything else needs CURVE keys.
+    public func checkBindPolicy() throws {
+        guard curve == nil, !insecure else { return }
+        for endpoint in bind {
+            guard endpoint.hasPrefix("tcp://") else {
+                throw JobError.invalid("cannot bind \(endpoint): only tcp:// endpoints are served to workers")
+            }
+            let host = Self.host(of: endpoint)
+            guard ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
+                throw JobError.invalid("refusing to bind \(endpoint) without CurveZMQ keys: plain TCP is allowed on loopback only; "
+                                       + "configure keys (coordinator keys generate) or pass --insecure")
+            }
+        }
+    }
+
+    static func host(of endpoint: String) -> String {
+        let rest = endpoint.dropFirst("tcp://".count)
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") { return String(rest[...close]) }
+        return String(rest.split(separator: ":", maxSplits: 1).first ?? "")
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Engine
+import UQCITProtocol
+
+/// One thread of a worker that runs tasks. It talks to its agent over an inproc PAIR only: the agent sends
+/// `[session, TaskAssignment envelope]`, the thread answers `[session, TaskResult or TaskFailed envelope]`;
+/// an empty message stops it. So no socket and no scheduler state is shared between threads.
+final class TaskThread: @unchecked Sendable {
+    let endpoint: String
+    private let done = DispatchSemaphore(value: 0)
+
+    /// `executor` gives the step executor of the current session (source and staging folder come with Welcome).
+    init(context: ZMQContext, index: Int, executor: @escaping @Sendable () -> StepExecutor?, delayMs: Int) throws {
+        endpoint = "inproc://uqcit.task-thread.\(UUID().uuidString)"
+        let socket = try ZMQSocket(context: context, type: .pair)
+        try socket.set(.linger(milliseconds: 0))
+        try socket.connect(endpoint)
+        let handoff = ZMQSocketHandoff(socket)
+        let thread = Thread { [done] in
+            Self.serve(handoff.take(), executor: executor, delayMs: delayMs)
+            done.signal()
+        }
+        thread.name = "uqcit.task-\(index)"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func join() { done.wait() }
+
+    private static func serve(_ socket: ZMQSocket, executor: () -> StepExecutor?, delayMs: Int) {
+        defer { socket.close() }
+        while let frames = try? socket.receive(timeoutMs: -1), frames.count == 2 {
+            let session = frames[0]
+            guard let envelope = try? EnvelopeCodec.decode(frames[1]), case .taskAssignment(let a) = envelope.body else { continue }
+            let reply = run(a, jobID: envelope.jobID, executor: executor(), delayMs: delayMs)
+            guard (try? socket.send(frames: [session, reply])) == true else { return }
+        }
+    }
+
+    private static func run(_ a: Uqcit_V1_TaskAssignment, jobID: String, executor: StepExecutor?, delayMs: Int) -> [UInt8] {
+        guard let executor else {
+            return Messages.failed(jobID, taskID: a.taskID, attempt: a.attempt, reason: "worker has no source open", retryable: true)
+        }
+        do {
+            let task = try JSONDecoder().decode(TaskSpec.self, from: a.parameters)
+            // Tests only: make tasks slow enough that a process can be killed in the middle of one.
+            if delayMs > 0 { Thread.sleep(forTimeInterval: Double(delayMs) / 1000) }
+            let outcome = try executor.execute(task)
+            return try Messages.result(jobID, outcome, attempt: a.attempt)
+        } catch {
+            return Messages.failed(jobID, taskID: a.taskID, attempt: a.attempt, reason: "\(error)", retryable: isRetryable(error))
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Engine
+
+/// What `coordinator status` reports, read from the journal alone (the coordinator may be running or dead).
+public struct JobStatus: Codable, Sendable {
+    public struct TaskAttempts: Codable, Sendable {
+        public var task: String
+        public var attempts: Int
+        public var doneOnAttempt: Int?
+        public var workers: [String]
+    }
+    public struct WorkerSeen: Codable, Sendable {
+        public var name: String
+        public var peer: String
+        public var threads: Int
+        public var tasksDone: Int
+    }
+
+    public var tasks: Int
+    public var done: Int
+    /// Leased and not (yet) done: running if the coordinator is alive.
+    public var leased: Int
+    public var left: Int
+    public var foldersAssembled: Int
+    public var sessions: Int
+    public var skippedOnResume: [Int]
+    public var complete: Bool
+    /// Tasks leased more than once, with every worker that held them.
+    public var retried: [TaskAttempts]
+    public var workers: [WorkerSeen]
+    /// Bytes after the last intact record: a write a crash cut off (cut away when the coordinator resumes).
+    public var tornTailBytes: Int
+
+    public static func read(outputFolder: String) throws -> JobStatus {
+        let path = OutputFolder(path: outputFolder).journalFile
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw PackageError.invalid(path: path, reason: "no journal: not a uqcit output folder, or the job never started")
+        }
+        return summarise(try Journal.read(path: path))
+    }
+
+    static func summarise(_ journal: Journal.Contents) -> JobStatus {
+        var tasks = 0, sessions = 0, folders = Set<String>(), complete = false, skipped: [Int] = []
+        var leases: [String: [(attempt: Int, worker: String)]] = [:]
+        var done: [String: (attempt: Int, worker: String)] = [:]
+        var workers: [String: WorkerSeen] = [:]
+        var workerOrder: [String] = []
+        for r in journal.records {
+            switch r {
+            case let .plan(_, _, _, n): tasks = n; sessions += 1
+            case let .resume(n, _): sessions += 1; skipped.append(n)
+            case let .lease(t, a, w): leases[t, default: []].append((a, w))
+            case let .worker(name, peer, threads):
+                if workers[name] == nil { workerOrder.append(name) }
+                workers[name] = WorkerSeen(name: name, peer: peer, threads: threads, tasksDone: workers[name]?.tasksDone ?? 0)
+            case let .done(t, a, w, _):
+                if done[t] == nil { workers[w]?.tasksDone += 1 }
+                done[t] = done[t] ?? (a, w)
+            case let .folder(name, _, _): folders.insert(name)
+            case .final: complete = true
+            }
+        }
+        let leasedOnly = leases.keys.filter { done[$0] == nil }.count
+        let retried = leases.filter { $0.value.count > 1 }.keys.sorted().map { t in
+            TaskAttempts(task: t, attempts: leases[t]!.count, doneOnAttempt: done[t]?.attempt, workers: leases[t]!.map(\.worker))
+        }
+        return JobStatus(tasks: tasks, done: done.count, leased: complete ? 0 : leasedOnly, left: tasks - done.count,
+                         foldersAssembled: folders.count, sessions: sessions, skippedOnResume: skipped, complete: complete,
+                         retried: retried, workers: workerOrder.map { workers[$0]! },
+                         tornTailBytes: journal.fileBytes - journal.intactBytes)
+    }
+
+    public var text: String {
+        var lines = [complete ? "job complete" : "job in progress (or stopped)"]
+        lines.append("tasks: \(done) done, \(leased) leased (running if the coordinator is alive), \(left) left, \(tasks) planned")
+        lines.append("folders assembled: \(foldersAssembled); coordinator sessions: \(sessions)"
+                     + (skippedOnResume.isEmpty ? "" : "; tasks skipped on resume: " + skippedOnResume.map(String.init).joined(separator: ", ")))
+        if !retried.isEmpty {
+            lines.append("tasks leased more than once:")
+            for t in retried {
+                lines.append("  \(t.task): \(t.attempts) leases on \(t.workers.joined(separator: ", "))"
+                             + (t.doneOnAttempt.map { ", done on attempt \($0)" } ?? ", not done"))
+            }
+        }
+        lines.append("workers seen: \(workers.count)")
+        for w in workers { lines.append("  \(w.name) from \(w.peer), \(w.threads) thread(s), \(w.tasksDone) task(s) done") }
+        if tornTailBytes > 0 { lines.append("journal: \(tornTailBytes) bytes after the last intact record (a torn write)") }
+        return lines.joined(separator: "\n")
+    }
+}
