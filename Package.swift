@@ -41,10 +41,16 @@ let package = Package(
             name: "Pipeline",
             dependencies: ["Engine", "UQCITProtocol", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Pipeline"),
+        // Forward passes (Llama family, BERT) on OpenBLAS from a checkpoint or straight from a package; validation.
+        .target(
+            name: "Runtime",
+            dependencies: ["Engine", "COpenBLAS"],
+            path: "Sources/Runtime",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
-            dependencies: ["Engine", "Pipeline", "UQCITProtocol",
+            dependencies: ["Engine", "Pipeline", "Runtime", "UQCITProtocol",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams")],
             path: "Sources/Commands"),
 
@@ -54,6 +60,8 @@ let package = Package(
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"], path: "Tests/EngineTests"),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
+                    exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Commands", "Engine"], path: "Tests/PipelineTests"),
     ]
 )

@@ -103,28 +103,35 @@ public enum Kernels {
         let rep = heads / kvHeads
         let qStride = heads * hd, kvStride = kvHeads * hd
         let scale = 1 / Float(hd).squareRoot()
+        // Causal attention works in blocks of query rows, each against the keys up to its last row only, so the
+        // masked upper triangle is (mostly) never computed.
+        let block = causal ? 64 : t
         for h in 0..<heads {
             let g = h / rep
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(hd), scale,
-                        q + h * hd, Int32(qStride), k + g * hd, Int32(kvStride), 0, s, Int32(t))
-            for i in 0..<t {
-                let row = s + i * t
-                let last = causal ? i : t - 1
-                var m = -Float.infinity
-                for j in 0...last where keyMask == nil || keyMask![j] != 0 { m = max(m, row[j]) }
-                var sum: Float = 0
-                for j in 0...last {
-                    if let km = keyMask, km[j] == 0 { row[j] = 0; continue }
-                    let e = expf(row[j] - m)
-                    row[j] = e
-                    sum += e
+            for r0 in stride(from: 0, to: t, by: block) {
+                let r1 = min(r0 + block, t)
+                let keys = causal ? r1 : t
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(keys), Int32(hd), scale,
+                            q + r0 * qStride + h * hd, Int32(qStride), k + g * hd, Int32(kvStride), 0, s, Int32(keys))
+                for i in r0..<r1 {
+                    let row = s + (i - r0) * keys
+                    let last = causal ? i : t - 1
+                    var m = -Float.infinity
+                    for j in 0...last where keyMask == nil || keyMask![j] != 0 { m = max(m, row[j]) }
+                    var sum: Float = 0
+                    for j in 0...last {
+                        if let km = keyMask, km[j] == 0 { row[j] = 0; continue }
+                        let e = expf(row[j] - m)
+                        row[j] = e
+                        sum += e
+                    }
+                    let inv = 1 / sum
+                    for j in 0...last { row[j] *= inv }
+                    if last + 1 < keys { for j in (last + 1)..<keys { row[j] = 0 } }
                 }
-                let inv = 1 / sum
-                for j in 0...last { row[j] *= inv }
-                if last + 1 < t { for j in (last + 1)..<t { row[j] = 0 } }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(hd), Int32(keys), 1,
+                            s, Int32(keys), v + g * hd, Int32(kvStride), 0, o + r0 * qStride + h * hd, Int32(qStride))
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(hd), Int32(t), 1,
-                        s, Int32(t), v + g * hd, Int32(kvStride), 0, o + h * hd, Int32(qStride))
         }
     }
 }
@@ -134,7 +141,7 @@ public enum Kernels {
 public enum RuntimeThreads {
     public static func configure() { openblas_set_num_threads(1) }
 
-    public static func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+    public static func parallelFor(_ n: Int, _ body: @Sendable (Int) -> Void) {
         if n <= 1 { for i in 0..<n { body(i) }; return }
         DispatchQueue.concurrentPerform(iterations: n, execute: body)
     }

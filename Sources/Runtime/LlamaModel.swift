@@ -36,8 +36,8 @@ public struct LlamaConfig: Sendable, Equatable {
         if case .bool(let b)? = c["tie_word_embeddings"] { tieWordEmbeddings = b } else { tieWordEmbeddings = false }
         guard heads % kvHeads == 0 else { throw RuntimeError.badConfig("num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)") }
         guard headDim % 2 == 0 else { throw RuntimeError.badConfig("head_dim \(headDim) must be even for RoPE") }
-        let hd = headDim
-        var inv = (0..<(hd / 2)).map { 1.0 / pow(ropeTheta, Double(2 * $0) / Double(hd)) }
+        let hd = headDim, theta = ropeTheta
+        var inv = (0..<(hd / 2)).map { 1.0 / pow(theta, Double(2 * $0) / Double(hd)) }
         if let s = c["rope_scaling"], s != .null {
             let kind = s["rope_type"]?.stringValue ?? s["type"]?.stringValue ?? "default"
             let factor = s["factor"]?.doubleValue ?? 1

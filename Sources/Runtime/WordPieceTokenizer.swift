@@ -43,7 +43,6 @@ public struct WordPieceTokenizer: Sendable {
            let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
             if let b = o["do_lower_case"] as? Bool { lower = b }
             if let b = o["strip_accents"] as? Bool { strip = b }
-            if let m = o["model_max_length"] as? Int, m > 0 { _ = m }
         }
         return try WordPieceTokenizer(vocabFile: folder + "/vocab.txt", lowercase: lower, stripAccents: strip, maxLength: maxLength)
     }

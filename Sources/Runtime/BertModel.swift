@@ -1,0 +1,190 @@
+import Foundation
+import Engine
+
+public struct BertConfig: Sendable, Equatable {
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var intermediateSize: Int
+    public var layerNormEps: Float
+    public var maxPositions: Int
+    public var typeVocabSize: Int
+    public var hiddenAct: String
+
+    public init(_ c: JSONValue) throws {
+        func need(_ k: String) throws -> Int {
+            guard let v = c[k]?.doubleValue.map({ Int($0) }), v > 0 else { throw RuntimeError.badConfig("'\(k)' missing or not a positive integer") }
+            return v
+        }
+        vocabSize = try need("vocab_size")
+        hiddenSize = try need("hidden_size")
+        layers = try need("num_hidden_layers")
+        heads = try need("num_attention_heads")
+        intermediateSize = try need("intermediate_size")
+        layerNormEps = Float(c["layer_norm_eps"]?.doubleValue ?? 1e-12)
+        maxPositions = c["max_position_embeddings"]?.doubleValue.map { Int($0) } ?? 512
+        typeVocabSize = c["type_vocab_size"]?.doubleValue.map { Int($0) } ?? 2
+        hiddenAct = c["hidden_act"]?.stringValue ?? "gelu"
+        guard hiddenSize % heads == 0 else { throw RuntimeError.badConfig("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(heads)") }
+        guard ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"].contains(hiddenAct) else { throw RuntimeError.unsupported("hidden_act '\(hiddenAct)'") }
+        if let p = c["position_embedding_type"]?.stringValue, p != "absolute" { throw RuntimeError.unsupported("position_embedding_type '\(p)'") }
+    }
+}
+
+/// sentence-transformers' modules after the transformer: pooling mode and whether 2_Normalize follows.
+public struct SentencePooling: Sendable, Equatable, Codable {
+    public enum Mode: String, Sendable, Codable { case mean, cls, max }
+    public var mode: Mode
+    public var normalize: Bool
+
+    public init(mode: Mode = .mean, normalize: Bool = false) { self.mode = mode; self.normalize = normalize }
+
+    /// Reads modules.json and the pooling module's config.json; a plain BERT folder gets mean pooling.
+    public static func load(folder: String) -> SentencePooling {
+        var p = SentencePooling()
+        guard let d = FileManager.default.contents(atPath: folder + "/modules.json"),
+              let modules = try? JSONSerialization.jsonObject(with: d) as? [[String: Any]] else { return p }
+        for m in modules {
+            let type = m["type"] as? String ?? ""
+            if type.hasSuffix("models.Normalize") { p.normalize = true }
+            if type.hasSuffix("models.Pooling"), let path = m["path"] as? String,
+               let pd = FileManager.default.contents(atPath: folder + "/" + path + "/config.json"),
+               let cfg = try? JSONSerialization.jsonObject(with: pd) as? [String: Any] {
+                if cfg["pooling_mode_cls_token"] as? Bool == true { p.mode = .cls }
+                else if cfg["pooling_mode_max_tokens"] as? Bool == true { p.mode = .max }
+                else { p.mode = .mean }
+            }
+        }
+        return p
+    }
+}
+
+struct BertLayerWeights: Sendable {
+    var q: [Float], qb: [Float], k: [Float], kb: [Float], v: [Float], vb: [Float]
+    var ao: [Float], aob: [Float], ln1g: [Float], ln1b: [Float]
+    var i: [Float], ib: [Float], o: [Float], ob: [Float], ln2g: [Float], ln2b: [Float]
+}
+
+/// A BERT encoder as transformers' BertModel: word + absolute position + token type embeddings and LayerNorm,
+/// post-LN encoder layers (self-attention, residual, LayerNorm; GELU MLP, residual, LayerNorm), then
+/// sentence-transformers pooling over the attention mask and optional L2 normalisation.
+public final class BertModel: @unchecked Sendable {
+    public let config: BertConfig
+    public let weights: WeightProvider
+    public let pooling: SentencePooling
+    private let prefix: String
+    private var layersCache: [Int: BertLayerWeights] = [:]
+    private var embeddingNorm: (gamma: [Float], beta: [Float], positions: [Float], types: [Float])?
+    private let lock = NSLock()
+
+    public init(weights: WeightProvider, pooling: SentencePooling = SentencePooling()) throws {
+        self.weights = weights
+        self.pooling = pooling
+        config = try BertConfig(weights.config)
+        prefix = weights.has("bert.embeddings.word_embeddings.weight") ? "bert." : ""
+        guard weights.has(prefix + "embeddings.word_embeddings.weight") else {
+            throw RuntimeError.missingTensor("embeddings.word_embeddings.weight", in: weights.label)
+        }
+    }
+
+    private func layer(_ l: Int) throws -> BertLayerWeights {
+        lock.lock(); defer { lock.unlock() }
+        if let w = layersCache[l] { return w }
+        let d = config.hiddenSize, f = config.intermediateSize, p = prefix + "encoder.layer.\(l)."
+        let w = weights
+        let lw = BertLayerWeights(
+            q: try w.tensor(p + "attention.self.query.weight", shape: [d, d]), qb: try w.tensor(p + "attention.self.query.bias", shape: [d]),
+            k: try w.tensor(p + "attention.self.key.weight", shape: [d, d]), kb: try w.tensor(p + "attention.self.key.bias", shape: [d]),
+            v: try w.tensor(p + "attention.self.value.weight", shape: [d, d]), vb: try w.tensor(p + "attention.self.value.bias", shape: [d]),
+            ao: try w.tensor(p + "attention.output.dense.weight", shape: [d, d]), aob: try w.tensor(p + "attention.output.dense.bias", shape: [d]),
+            ln1g: try w.tensor(p + "attention.output.LayerNorm.weight", shape: [d]), ln1b: try w.tensor(p + "attention.output.LayerNorm.bias", shape: [d]),
+            i: try w.tensor(p + "intermediate.dense.weight", shape: [f, d]), ib: try w.tensor(p + "intermediate.dense.bias", shape: [f]),
+            o: try w.tensor(p + "output.dense.weight", shape: [d, f]), ob: try w.tensor(p + "output.dense.bias", shape: [d]),
+            ln2g: try w.tensor(p + "output.LayerNorm.weight", shape: [d]), ln2b: try w.tensor(p + "output.LayerNorm.bias", shape: [d]))
+        layersCache[l] = lw
+        return lw
+    }
+
+    private func embeddingParts() throws -> (gamma: [Float], beta: [Float], positions: [Float], types: [Float]) {
+        lock.lock(); defer { lock.unlock() }
+        if let e = embeddingNorm { return e }
+        let d = config.hiddenSize, p = prefix + "embeddings."
+        let e = (try weights.tensor(p + "LayerNorm.weight", shape: [d]), try weights.tensor(p + "LayerNorm.bias", shape: [d]),
+                 try weights.tensor(p + "position_embeddings.weight", shape: [config.maxPositions, d]),
+                 try weights.tensor(p + "token_type_embeddings.weight", shape: [config.typeVocabSize, d]))
+        embeddingNorm = e
+        return e
+    }
+
+    /// Last hidden states [T, hidden] of each sequence (token type 0, no padding: each sequence is its own batch).
+    public func hiddenStates(_ sequences: [[Int]]) throws -> [Matrix] {
+        let c = config, d = c.hiddenSize
+        for s in sequences {
+            guard !s.isEmpty, s.count <= c.maxPositions else { throw RuntimeError.badInput("sequence of \(s.count) tokens (1...\(c.maxPositions) allowed)") }
+        }
+        let (gamma, beta, pos, types) = try embeddingParts()
+        let xs: [Matrix] = try sequences.map { s in
+            let m = Matrix(rows: s.count, cols: d, values: try weights.gatherRows(prefix + "embeddings.word_embeddings.weight", ids: s))
+            for t in 0..<s.count { for j in 0..<d { m.data[t * d + j] += pos[t * d + j] + types[j] } }
+            Kernels.layerNorm(m.base, rows: s.count, cols: d, gamma: gamma, beta: beta, eps: c.layerNormEps)
+            return m
+        }
+        for l in 0..<c.layers {
+            let w = try layer(l)
+            RuntimeThreads.parallelFor(xs.count) { b in Self.encoderLayer(w, x: xs[b], config: c) }
+        }
+        return xs
+    }
+
+    private static func encoderLayer(_ w: BertLayerWeights, x: Matrix, config c: BertConfig) {
+        let t = x.rows, d = c.hiddenSize, f = c.intermediateSize
+        let q = Matrix(rows: t, cols: d), k = Matrix(rows: t, cols: d), v = Matrix(rows: t, cols: d)
+        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.q, outFeatures: d, bias: w.qb, into: q.base)
+        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.k, outFeatures: d, bias: w.kb, into: k.base)
+        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.v, outFeatures: d, bias: w.vb, into: v.base)
+        let o = Matrix(rows: t, cols: d), scratch = Matrix(rows: t, cols: t)
+        Kernels.attention(q: q.base, k: k.base, v: v.base, tokens: t, heads: c.heads, kvHeads: c.heads, headDim: d / c.heads,
+                          causal: false, scratch: scratch.base, into: o.base)
+        Kernels.linear(o.base, rows: t, inFeatures: d, weight: w.ao, outFeatures: d, bias: w.aob, into: x.base, accumulate: true)
+        Kernels.layerNorm(x.base, rows: t, cols: d, gamma: w.ln1g, beta: w.ln1b, eps: c.layerNormEps)
+        let h = Matrix(rows: t, cols: f)
+        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.i, outFeatures: f, bias: w.ib, into: h.base)
+        switch c.hiddenAct {
+        case "gelu": for i in 0..<(t * f) { h.data[i] = Kernels.geluErf(h.data[i]) }
+        case "relu": for i in 0..<(t * f) { h.data[i] = max(0, h.data[i]) }
+        default: for i in 0..<(t * f) { h.data[i] = Kernels.geluTanh(h.data[i]) }
+        }
+        Kernels.linear(h.base, rows: t, inFeatures: f, weight: w.o, outFeatures: d, bias: w.ob, into: x.base, accumulate: true)
+        Kernels.layerNorm(x.base, rows: t, cols: d, gamma: w.ln2g, beta: w.ln2b, eps: c.layerNormEps)
+    }
+
+    /// Sentence embeddings: pooled (mean over the attention mask = all tokens here, as no padding is used) and
+    /// L2-normalised when the model's modules say so.
+    public func embed(_ sequences: [[Int]]) throws -> [[Float]] {
+        let d = config.hiddenSize
+        return try hiddenStates(sequences).map { m in
+            var e = [Float](repeating: 0, count: d)
+            switch pooling.mode {
+            case .cls: for j in 0..<d { e[j] = m.data[j] }
+            case .max:
+                for j in 0..<d { var best = -Float.infinity; for t in 0..<m.rows { best = max(best, m.data[t * d + j]) }; e[j] = best }
+            case .mean:
+                var acc = [Double](repeating: 0, count: d)
+                for t in 0..<m.rows { for j in 0..<d { acc[j] += Double(m.data[t * d + j]) } }
+                for j in 0..<d { e[j] = Float(acc[j] / Double(m.rows)) }
+            }
+            if pooling.normalize {
+                let n = max(e.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot(), 1e-12)
+                for j in 0..<d { e[j] = Float(Double(e[j]) / n) }
+            }
+            return e
+        }
+    }
+
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var ab = 0.0, aa = 0.0, bb = 0.0
+        for i in 0..<min(a.count, b.count) { ab += Double(a[i]) * Double(b[i]); aa += Double(a[i]) * Double(a[i]); bb += Double(b[i]) * Double(b[i]) }
+        return ab / max((aa * bb).squareRoot(), 1e-30)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+@testable import Engine
+@testable import Runtime
+
+/// Paths to the real models beside the repository (../shared/models) and to this target's fixtures.
+enum RuntimeTestPaths {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let sharedModels = URL(fileURLWithPath: repoRoot + "/../shared/models").standardized.path
+    static var tinyLlama: String { sharedModels + "/tiny-llama-bytes" }
+    static var miniLM: String { sharedModels + "/all-MiniLM-L6-v2" }
+    static var fixtures: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures" }
+
+    static func profile(_ name: String) throws -> Profile {
+        try ProfileLoader.load(repoRoot + "/cluster-config/profiles/" + name + ".yaml")
+    }
+
+    static func temporaryFolder(_ tag: String) -> String {
+        NSTemporaryDirectory() + "uqcit-runtime-\(tag)-\(UUID().uuidString)"
+    }
+
+    static func requireModel(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path + "/config.json") else {
+            throw XCTSkip("model not found at \(path)")
+        }
+    }
+}
+
+/// Tests/RuntimeTests/Fixtures/minilm_reference.json, written by scripts/minilm_reference.py.
+struct MiniLMFixture: Decodable {
+    struct Case: Decodable { var text: String; var tokens: [String]; var ids: [Int] }
+    struct Sentence: Decodable { var text: String; var ids: [Int]; var embedding: [Float] }
+    struct Pooling: Decodable { var mode: String; var normalize: Bool }
+    var pooling: Pooling
+    var tokenizer_cases: [Case]
+    var sentences: [Sentence]
+
+    static func load() throws -> MiniLMFixture {
+        let d = try Data(contentsOf: URL(fileURLWithPath: RuntimeTestPaths.fixtures + "/minilm_reference.json"))
+        return try JSONDecoder().decode(MiniLMFixture.self, from: d)
+    }
+}
