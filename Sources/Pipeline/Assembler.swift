@@ -64,7 +64,7 @@ public struct Assembler {
         }
 
         let meta = WeightsQuantMetadata(format: WeightsQuantMetadata.formatName, tensors: stored)
-        let metaJSON = String(decoding: try PackageJSON.encode(meta), as: UTF8.self)
+        let metaJSON = String(decoding: try PackageJSON.encode(meta, compact: true), as: UTF8.self)
         let header = SafetensorsWriter.header(entries: pieces.map(\.entry), metadata: [WeightsQuantMetadata.headerKey: metaJSON])
         let w = try AtomicFileWriter(path: dir + "/weights.quant")
         do {

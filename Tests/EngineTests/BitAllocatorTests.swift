@@ -18,12 +18,12 @@ final class BitAllocatorTests: XCTestCase {
         }
         for uniform in 0..<4 {
             let budget = ms.reduce(0) { $0 + $1[uniform].bytes }
-            let choice = BitAllocator.allocate(ms, parameters: params, budgetBytes: budget)!
+            let choice = BitAllocator.allocate(ms, weights: params.map(Double.init), budgetBytes: budget)!
             XCTAssertLessThanOrEqual(choice.reduce(0) { $0 + $1.bytes }, budget)
             let uniformLoss = zip(ms, params).reduce(0.0) { $0 + Double($1.1) * $1.0[uniform].relativeError * $1.0[uniform].relativeError }
             XCTAssertLessThanOrEqual(choice.reduce(0) { $0 + $1.loss }, uniformLoss * (1 + 1e-12))
         }
-        XCTAssertNil(BitAllocator.allocate(ms, parameters: params, budgetBytes: 10), "a budget below the cheapest choice is refused")
+        XCTAssertNil(BitAllocator.allocate(ms, weights: params.map(Double.init), budgetBytes: 10), "a budget below the cheapest choice is refused")
     }
 
     func testHullDropsDominatedCandidates() {

@@ -1,5 +1,6 @@
 /// Chooses one candidate per tensor to meet a byte budget at the least total loss (the `auto` profile; as
-/// llama.cpp's target-bpw and exllamav2's optimiser do). Loss of a tensor = parameters * relative error^2.
+/// llama.cpp's target-bpw and exllamav2's optimiser do). Loss of a tensor = weight * relative error^2, where the
+/// weight is its parameter count, or its measured output sensitivity when one is known.
 /// Greedy over each tensor's lower convex hull of (bytes, loss), steepest loss-per-byte first: optimal for the
 /// convexified problem, and every step keeps the total within the budget. The discrete problem can leave budget
 /// unused, so the greedy result is compared with every uniform choice that fits and the better one is kept.
@@ -10,9 +11,9 @@ public enum BitAllocator {
         public var loss: Double
     }
 
-    public static func allocate(_ measurements: [[CandidateMeasurement]], parameters: [Int], budgetBytes: Int) -> [Choice]? {
+    public static func allocate(_ measurements: [[CandidateMeasurement]], weights: [Double], budgetBytes: Int) -> [Choice]? {
         let choices = measurements.enumerated().map { i, m in
-            m.enumerated().map { Choice(candidate: $0.offset, bytes: $0.element.bytes, loss: Double(parameters[i]) * $0.element.relativeError * $0.element.relativeError) }
+            m.enumerated().map { Choice(candidate: $0.offset, bytes: $0.element.bytes, loss: weights[i] * $0.element.relativeError * $0.element.relativeError) }
         }
         let hulls = choices.map(hull)
         var position = [Int](repeating: 0, count: hulls.count)

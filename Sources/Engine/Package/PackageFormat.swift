@@ -85,11 +85,12 @@ public struct TensorReport: Codable, Sendable, Equatable {
 /// Coding conventions for every JSON file of a package: sorted keys and stable number formatting, so that the
 /// same job always writes the same bytes.
 public enum PackageJSON {
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    /// `compact`: no indentation, for JSON embedded in a container header, where every byte counts as bits.
+    public static func encode<T: Encodable>(_ value: T, compact: Bool = false) throws -> [UInt8] {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        e.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return Array(try e.encode(value)) + [0x0A]
+        return Array(try e.encode(value)) + (compact ? [] : [0x0A])
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
