@@ -42,6 +42,7 @@ public enum CompressionJob {
         guard o.workers > 0 || !o.cluster.bind.isEmpty else {
             throw JobError.invalid("no workers: with --workers 0 the coordinator needs --bind for `worker join` to reach it")
         }
+        try o.cluster.checkBindPolicy()
         let checkpoint = try Checkpoint(folder: o.model)
         let plan = try JobPlan(checkpoint: checkpoint, profile: o.profile, layers: o.layers)
         let out = OutputFolder(path: o.out)

@@ -1,33 +1,50 @@
+import Foundation
 import UQCITProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Who is behind a ROUTER routing id, for logs. libzmq tells addresses only through the socket monitor, which
-/// knows connections but not routing ids, so the two are paired by order: the monitor's handshake event for a
-/// tcp connection is queued before that connection's first message is readable, and the loop drains the monitor
-/// first, so a routing id seen for the first time belongs to the oldest handshake not yet paired. Two peers
-/// connecting within the same instant may be swapped; the address is a hint for the operator, never used for
-/// decisions.
+/// Who is behind a ROUTER routing id, for logs. libzmq tells about connections only through the socket monitor,
+/// whose events on a bound socket carry the local endpoint, and never the routing id. So: the ACCEPTED event
+/// carries the connection's file descriptor, whose remote address `getpeername` gives; a connection's first
+/// message becomes readable only after its handshake event, and the loop drains the monitor first, so a routing
+/// id seen for the first time belongs to the oldest accepted connection whose handshake may have succeeded.
+/// libzmq may report a handshake before the accept itself, so handshakes are counted rather than matched.
+/// Two peers connecting in the same instant, or a connection that stalls in its handshake while others complete
+/// theirs, may be swapped; a connection that fails its handshake at once may be closed before its address can
+/// be read. The address is a hint for the operator, never used for decisions.
 struct PeerAddresses {
     static let inprocPrefix: [UInt8] = Array("inproc:".utf8)
 
-    private var unpaired: [String] = []
+    private var byDescriptor: [UInt32: String] = [:]
+    /// Accepted connections not yet paired with a routing id, oldest first.
+    private var awaiting: [String] = []
+    /// Handshakes that succeeded and whose connection has not sent its first message yet.
+    private var handshakes = 0
     private var byPeer: [[UInt8]: String] = [:]
 
     /// Records a monitor event; returns a line worth logging, if any.
     mutating func note(_ event: ZMQSocketEvent) -> String? {
-        let address = event.peerAddress
         switch event.kind {
+        case .accepted:
+            let address = Self.remoteAddress(descriptor: Int32(bitPattern: event.value)) ?? "a peer that already hung up"
+            byDescriptor[event.value] = address
+            awaiting.append(address)
+            return nil
         case .handshakeSucceeded:
-            unpaired.append(address)
+            handshakes += 1
             return nil
         case .handshakeFailedProtocol:
-            return "handshake with \(address) failed: ZMTP/CURVE protocol error 0x\(String(event.value, radix: 16)) (not a \(WireProtocol.name) worker, or wrong keys)"
+            return "handshake with \(nextFailed()) failed: ZMTP/CURVE protocol error 0x\(String(event.value, radix: 16)) (not a \(WireProtocol.name) worker, or wrong keys)"
         case .handshakeFailedNoDetail:
-            return "handshake with \(address) failed: the peer broke it off or sent something that is not ZMTP"
+            return "handshake with \(nextFailed()) failed: the peer broke it off or sent something that is not ZMTP"
         case .handshakeFailedAuth:
-            return "handshake with \(address) refused by the ZAP handler (status \(event.value))"
+            return "handshake with \(nextFailed()) refused by the ZAP handler (status \(event.value))"
         case .disconnected:
-            if let i = unpaired.firstIndex(of: address) {
-                unpaired.remove(at: i)
+            guard let address = byDescriptor.removeValue(forKey: event.value) else { return nil }
+            if let i = awaiting.firstIndex(of: address) {
+                awaiting.remove(at: i)
+                handshakes = max(0, handshakes - 1)
                 return "connection from \(address) closed before it delivered a message (a frame over the size limit, or a protocol error)"
             }
             for (id, a) in byPeer where a == address { byPeer[id] = nil }
@@ -37,16 +54,43 @@ struct PeerAddresses {
         }
     }
 
+    private mutating func nextFailed() -> String {
+        awaiting.count > handshakes ? awaiting.remove(at: handshakes) : "a peer that already hung up"
+    }
+
     /// The address of a routing id, pairing it with the oldest unpaired handshake the first time it is seen.
     mutating func address(of id: [UInt8]) -> String {
         if let a = byPeer[id] { return a }
-        let a = id.starts(with: Self.inprocPrefix) ? "inproc" : (unpaired.isEmpty ? "unknown address" : unpaired.removeFirst())
+        var a = "inproc"
+        if !id.starts(with: Self.inprocPrefix) {
+            a = awaiting.isEmpty ? "an unknown address" : awaiting.removeFirst()
+            handshakes = max(0, handshakes - 1)
+        }
         byPeer[id] = a
         return a
     }
 
     static func label(_ id: [UInt8]) -> String {
         if id.starts(with: inprocPrefix) { return String(decoding: id, as: UTF8.self) }
-        return "0x" + id.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return "0x" + id.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// "tcp://HOST:PORT" of the other end of a connected socket.
+    static func remoteAddress(descriptor fd: Int32) -> String? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST)), port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let rc = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), &port, socklen_t(port.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard rc == 0 else { return nil }
+        let h = String(cString: host), p = String(cString: port)
+        return "tcp://" + (h.contains(":") ? "[\(h)]" : h) + ":" + p
     }
 }

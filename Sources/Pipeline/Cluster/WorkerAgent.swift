@@ -53,6 +53,8 @@ public final class WorkerAgent: @unchecked Sendable {
     private var stopping = false
     private var executor: StepExecutor?
     private var openedSource: (dir: String, source: TensorRowSource)?
+    /// Handshakes the coordinator hung up on since the last one that succeeded (agent thread only).
+    private var brokenHandshakes = 0
 
     public init(context: ZMQContext, settings: WorkerSettings, openSource: @escaping SourceOpener, log: ClusterLog) {
         self.context = context; self.settings = settings; self.openSource = openSource; self.log = log
@@ -152,7 +154,15 @@ public final class WorkerAgent: @unchecked Sendable {
                     throw WorkerError.handshakeFailed(coordinator: settings.endpoint, reason:
                         "the coordinator refused this worker's key (ZAP status \(event.value))" + (settings.curve.map { ": ask its operator to allow public key \($0.keys.publicKey)" } ?? ""))
                 case .handshakeFailedNoDetail:
-                    log("worker \(settings.name): handshake with \(event.peerAddress) broken off" + (settings.curve == nil ? " (does the coordinator require CURVE keys?)" : ""))
+                    // A CURVE server that cannot decrypt our HELLO (we hold the wrong server key) just hangs up.
+                    brokenHandshakes += 1
+                    if brokenHandshakes >= 3 && !welcomed {
+                        throw WorkerError.handshakeFailed(coordinator: settings.endpoint, reason: settings.curve != nil
+                            ? "the coordinator broke off \(brokenHandshakes) CURVE handshakes: the server key given to this worker is not the coordinator's"
+                            : "the coordinator broke off \(brokenHandshakes) handshakes: it probably requires CURVE keys (--key, --server-key)")
+                    }
+                case .handshakeSucceeded:
+                    brokenHandshakes = 0
                 default: break
                 }
             }

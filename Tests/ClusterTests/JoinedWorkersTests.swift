@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+@testable import Pipeline
+
+/// `coordinator start --bind` with no embedded workers, and `worker join` processes doing all the work.
+final class JoinedWorkersTests: XCTestCase {
+    func testThreeJoinedWorkersWriteTheSameBytesAsOneEmbeddedWorker() throws {
+        let out = Cluster.temporaryFolder("joined")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let coordinator = try Child("coordinator", ["start", "--model", Cluster.tinyLlama, "--out", out, "--workers", "0",
+                                                    "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "200", "--quiet"])
+        let endpoint = try coordinator.listeningEndpoint()
+        // A little delay per task so that all three have joined before the work runs out.
+        let workers = try (1...3).map { try Child("worker", ["join", endpoint, "--threads", "1", "--name", "w\($0)"],
+                                                  environment: ["UQCIT_TEST_TASK_DELAY_MS": "30"]) }
+        XCTAssertEqual(coordinator.exitStatus(within: 60), 0, coordinator.stderr)
+        for w in workers { XCTAssertEqual(w.exitStatus(within: 10), 0, w.stderr) }
+        try Cluster.assertIdenticalToReference(out)
+
+        let status = try JobStatus.read(outputFolder: out)
+        XCTAssertTrue(status.complete)
+        XCTAssertEqual(status.done, status.tasks)
+        XCTAssertEqual(Set(status.workers.map(\.name)), ["w1", "w2", "w3"])
+        XCTAssertEqual(status.workers.reduce(0) { $0 + $1.tasksDone }, status.tasks)
+        XCTAssertGreaterThan(status.workers.filter { $0.tasksDone > 0 }.count, 1, "the work was shared")
+        for w in status.workers { XCTAssertTrue(w.peer.hasPrefix("tcp://127.0.0.1:"), w.peer) }
+        XCTAssertTrue(workers[0].stderr.contains("coordinator says shut down: job finished"), workers[0].stderr)
+    }
+
+    func testPlainTCPBeyondLoopbackIsRefusedWithoutKeys() throws {
+        let out = Cluster.temporaryFolder("insecure")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let coordinator = try Child("coordinator", ["start", "--model", Cluster.tinyLlama, "--out", out, "--workers", "0",
+                                                    "--bind", "tcp://0.0.0.0:*", "--quiet"])
+        XCTAssertEqual(coordinator.exitStatus(within: 20), 1)
+        XCTAssertTrue(coordinator.stderr.contains("refusing to bind tcp://0.0.0.0:* without CurveZMQ keys"), coordinator.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing was claimed")
+    }
+}
