@@ -201,7 +201,8 @@ public enum Validator {
         case "bert":
             let pooling = SentencePooling.load(folder: o.reference)
             let model = try BertModel(weights: pkg, pooling: pooling), refModel = try BertModel(weights: ref, pooling: pooling)
-            let tokFolder = FileManager.default.fileExists(atPath: o.package + "/vocab.txt") ? o.package : o.reference
+            // The package carries the tokenizer files in tokenizer/; fall back to the reference folder.
+            let tokFolder = [o.package + "/tokenizer", o.package, o.reference].first { FileManager.default.fileExists(atPath: $0 + "/vocab.txt") } ?? o.reference
             let tokenizer = try WordPieceTokenizer.load(folder: tokFolder, maxLength: model.config.maxPositions)
             var sentences = builtInSentences
             if let e = o.eval {

@@ -51,4 +51,37 @@ final class PackageRoundTripTests: XCTestCase {
         XCTAssertEqual(noise.tensors.count, packaged.reader.metadata.measured.tensors)
         XCTAssertGreaterThan(noise.relativeError(of: name) ?? 0, 0)
     }
+
+    /// MiniLM straight from a package: the same embeddings as from the package's export (the exporter writes the
+    /// same reconstruction), close to but not equal to the original's, and validate reports embedding cosine.
+    func testMiniLMPackageEmbeddingsAndValidate() throws {
+        try RuntimeTestPaths.requireModel(RuntimeTestPaths.miniLM)
+        let pkg = RuntimeTestPaths.temporaryFolder("minilm"), ex = RuntimeTestPaths.temporaryFolder("minilm-export")
+        defer { try? FileManager.default.removeItem(atPath: pkg); try? FileManager.default.removeItem(atPath: ex) }
+        _ = try CompressionJob.run(JobOptions(model: RuntimeTestPaths.miniLM, out: pkg, profile: RuntimeTestPaths.profile("uniform-int4"),
+                                              workers: 2, progress: false))
+        try Exporter.export(PackageReader(path: pkg), to: ex)
+        let pooling = SentencePooling.load(folder: RuntimeTestPaths.miniLM)
+        let tokenizer = try WordPieceTokenizer.load(folder: pkg + "/tokenizer")
+        let ids = Validator.builtInSentences.prefix(3).map(tokenizer.encode)
+        let fromPackage = try BertModel(weights: PackageWeights(path: pkg), pooling: pooling).embed(Array(ids))
+        let fromExport = try BertModel(weights: CheckpointWeights(folder: ex), pooling: pooling).embed(Array(ids))
+        let original = try BertModel(weights: CheckpointWeights(folder: RuntimeTestPaths.miniLM), pooling: pooling).embed(Array(ids))
+        for i in 0..<ids.count {
+            XCTAssertGreaterThan(BertModel.cosine(fromPackage[i], fromExport[i]), 0.999999)
+            let c = BertModel.cosine(fromPackage[i], original[i])
+            XCTAssertGreaterThan(c, 0.9)
+            XCTAssertLessThan(c, 0.9999, "int4 weights change the embedding")
+        }
+
+        let v = try Validator.run(ValidationOptions(package: pkg, reference: RuntimeTestPaths.miniLM))
+        let e = try XCTUnwrap(v.perplexity.embedding)
+        XCTAssertEqual(v.perplexity.kind, "embedding")
+        XCTAssertEqual(e.sentences.count, Validator.builtInSentences.count)
+        XCTAssertEqual(e.pooling, pooling)
+        XCTAssertEqual(e.sentences[0].cosine, BertModel.cosine(fromPackage[0], original[0]), accuracy: 1e-9)
+        for f in ["perplexity.json", "benchmarks.json", "noise_profile.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: pkg + "/validation/" + f), f)
+        }
+    }
 }
