@@ -47,10 +47,15 @@ let package = Package(
             dependencies: ["Engine", "COpenBLAS"],
             path: "Sources/Runtime",
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // The design's ablations, noise curve and the quality-against-bits report, on real packages.
+        .target(
+            name: "Validation",
+            dependencies: ["Engine", "Pipeline", "Runtime"],
+            path: "Sources/Validation"),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
-            dependencies: ["Engine", "Pipeline", "Runtime", "UQCITProtocol",
+            dependencies: ["Engine", "Pipeline", "Runtime", "Validation", "UQCITProtocol",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams")],
             path: "Sources/Commands"),
 
@@ -62,6 +67,7 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Engine"], path: "Tests/ValidationTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Commands", "Engine"], path: "Tests/PipelineTests"),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Engine
 import Pipeline
+import Validation
 
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "Hugging Face checkpoint folder (config.json + *.safetensors).") var model: String?
     @Option(help: "Output package folder (default out/package).") var out: String?
     @Option(help: "Profile name (cluster-config/profiles/NAME.yaml) or a YAML path (default uqcit).") var profile: String?
+    @Option(help: "Bits per weight for the auto profile (all parameters, counted from the layers/ folder).") var targetBpw: Double?
     @Option(help: "Embedded workers, 0 for none (default: the core count).") var workers: Int?
     @Option(help: "Only these transformer layers, A..B.") var layers: String?
     @Option(help: "Serve remote workers on this endpoint, e.g. tcp://0.0.0.0:5555 (repeatable).") var bind: [String] = []
@@ -33,7 +35,7 @@ struct StartCommand: ParsableCommand {
             let file = try config.map(CoordinatorConfig.load) ?? CoordinatorConfig()
             let modelPath = try model ?? file.model ?? DemoModel.locate()
             let outPath = out ?? file.out ?? "out/package"
-            let prof = try ProfileLoader.load(profile ?? file.profile ?? "uqcit")
+            var prof = try ProfileLoader.load(profile ?? file.profile ?? "uqcit")
             let n = workers ?? file.workers ?? ProcessInfo.processInfo.activeProcessorCount
             guard n >= 0 else { throw ValidationError("--workers must be 0 or more") }
             let range = try (layers ?? file.layers).map(LayerRange.parse)
@@ -48,6 +50,15 @@ struct StartCommand: ParsableCommand {
                 throw ValidationError("--allow needs --curve-key: worker keys are checked only on a CURVE coordinator")
             }
             Numerics.configureThreads(forWorkers: max(n, 1))
+            if prof.candidates != nil {
+                guard let target = targetBpw ?? prof.targetBitsPerWeight else {
+                    throw ValidationError("profile \(prof.name) allocates bits to a budget: give --target-bpw")
+                }
+                prof = try AutoAllocation.resolve(model: modelPath, profile: prof, targetBitsPerWeight: target, workers: max(n, 1),
+                                                  progress: { if !quiet { stderr("[uqcit] " + $0) } }).profile
+            } else if targetBpw != nil {
+                throw ValidationError("--target-bpw applies to a profile with candidates (auto), not to \(prof.name)")
+            }
             if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(outPath)") }
             let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
                                                       progress: !quiet, cluster: cluster))
