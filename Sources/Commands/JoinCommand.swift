@@ -35,7 +35,7 @@ struct JoinCommand: ParsableCommand {
                 endpoint: endpoint, name: name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", threads: n, curve: curve,
                 heartbeat: HeartbeatSettings(intervalMs: heartbeatMs), maxReconnectDelay: maxReconnectDelay,
                 taskDelayMs: Int(ProcessInfo.processInfo.environment["UQCIT_TEST_TASK_DELAY_MS"] ?? "") ?? 0)
-            let agent = WorkerAgent(context: try ZMQContext(), settings: settings, openSource: { try Checkpoint(folder: $0) }, log: .standardError)
+            let agent = WorkerAgent(context: try ZMQContext(), settings: settings, openSource: { try ModelSources.open($0) }, log: .standardError)
             let signals = SignalTrap([SIGTERM, SIGINT]) { agent.stop() }
             defer { signals.cancel() }
             try agent.run()

@@ -43,8 +43,8 @@ public enum CompressionJob {
             throw JobError.invalid("no workers: with --workers 0 the coordinator needs --bind for `worker join` to reach it")
         }
         try o.cluster.checkBindPolicy()
-        let checkpoint = try Checkpoint(folder: o.model)
-        let plan = try JobPlan(checkpoint: checkpoint, profile: o.profile, layers: o.layers)
+        let source = try ModelSources.open(o.model)
+        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers)
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
         let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers)
@@ -67,10 +67,10 @@ public enum CompressionJob {
         }
 
         let context = try ZMQContext()
-        let source = checkpoint
         let wire = JobWire(jobID: String(Digest.sha256Hex(Array("\(identity.sourceFingerprint)|\(identity.profileHash)|\(layers ?? "")".utf8)).prefix(16)),
                            coordinatorName: "coordinator@\(ProcessInfo.processInfo.hostName)",
-                           stagingDir: absolute(out.stagingFolder), sourceDir: absolute(o.model))
+                           stagingDir: absolute(out.stagingFolder),
+                           sourceDir: source is Checkpoint ? absolute(source.location) : source.location)
         let broker = try Broker(context: context, options: o.cluster, wire: wire, journal: journal, log: log)
         for e in broker.boundEndpoints { log("coordinator listening on \(e)" + (o.cluster.curve == nil ? " (no CURVE: loopback or --insecure)" : " (CURVE)")) }
         let embedded = EmbeddedWorkers(count: o.workers, context: context, endpoint: broker.inprocEndpoint,
@@ -96,7 +96,7 @@ public enum CompressionJob {
         }, tick: { progress.update($0) })
         progress.update(scheduler.progress, force: true)
         let ordered = plan.folders.flatMap { reports[$0] ?? [] }
-        let metadata = try finish(o, checkpoint: checkpoint, plan: plan, reports: ordered, out: out)
+        let metadata = try finish(o, source: source, plan: plan, reports: ordered, out: out)
         try journal.append(.final)
         let seconds = Date().timeIntervalSince(started)
         let run: [String: String] = ["seconds": String(format: "%.3f", seconds), "workers": String(o.workers),
@@ -121,12 +121,12 @@ public enum CompressionJob {
         }
     }
 
-    static func finish(_ o: JobOptions, checkpoint: Checkpoint, plan: JobPlan, reports: [TensorReport], out: OutputFolder) throws -> PackageMetadata {
+    static func finish(_ o: JobOptions, source: ModelSource, plan: JobPlan, reports: [TensorReport], out: OutputFolder) throws -> PackageMetadata {
         let fm = FileManager.default
-        try AtomicFileWriter.write(checkpoint.configBytes, to: o.out + "/config.json")
+        try AtomicFileWriter.write(source.configBytes, to: o.out + "/config.json")
         try fm.createDirectory(atPath: o.out + "/tokenizer", withIntermediateDirectories: true)
         for f in tokenizerFiles {
-            if let data = fm.contents(atPath: checkpoint.folder + "/" + f) {
+            if source is Checkpoint, let data = fm.contents(atPath: source.location + "/" + f) {
                 try AtomicFileWriter.write(Array(data), to: o.out + "/tokenizer/" + f)
             }
         }
@@ -145,8 +145,8 @@ public enum CompressionJob {
         measured.compressionRatioVsSource = Double(sourceBytes) / Double(max(layersBytes, 1))
         let meta = PackageMetadata(
             format: PackageMetadata.formatName, uqcitVersion: version,
-            source: .init(name: URL(fileURLWithPath: checkpoint.folder).lastPathComponent, modelType: checkpoint.modelType,
-                          architectures: checkpoint.architectures, parameters: plan.totalParameters, bytes: sourceBytes,
+            source: .init(name: URL(fileURLWithPath: source.location).lastPathComponent, modelType: source.modelType,
+                          architectures: source.architectures, parameters: plan.totalParameters, bytes: sourceBytes,
                           fingerprint: plan.sourceFingerprint, layers: o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }),
             profile: .init(name: o.profile.name, sha256: o.profile.hash, settings: o.profile),
             measured: measured)

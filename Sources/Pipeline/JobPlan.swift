@@ -10,12 +10,16 @@ public struct JobPlan: Codable, Sendable {
     public var tileRows: [Int]          // per tensor
 
     public init(checkpoint: Checkpoint, profile: Profile, layers: ClosedRange<Int>? = nil) throws {
-        let classifier = try LayerClassifier(profile: profile, config: checkpoint.config)
-        sourceFolder = checkpoint.folder
-        sourceFingerprint = checkpoint.fingerprint()
+        try self.init(source: checkpoint, profile: profile, layers: layers)
+    }
+
+    public init(source: ModelSource, profile: Profile, layers: ClosedRange<Int>? = nil) throws {
+        let classifier = try LayerClassifier(profile: profile, config: source.config)
+        sourceFolder = source.location
+        sourceFingerprint = source.fingerprint()
         self.profile = profile
-        config = checkpoint.configBytes
-        var list = checkpoint.tensors.map(classifier.classify)
+        config = source.configBytes
+        var list = source.tensors.map(classifier.classify)
         if let layers {
             list = list.filter { a in
                 guard a.folder.hasPrefix("layer_"), let n = Int(a.folder.dropFirst(6)) else { return false }
@@ -23,7 +27,7 @@ public struct JobPlan: Codable, Sendable {
             }
         }
         for a in list where a.isQuantized && !a.tensor.entry.dtype.isSupportedFloat {
-            throw CheckpointError.unsupportedDType(file: checkpoint.folder + "/" + a.tensor.shard, tensor: a.tensor.name, dtype: a.tensor.entry.dtype.rawValue)
+            throw CheckpointError.unsupportedDType(file: source.location + "/" + a.tensor.shard, tensor: a.tensor.name, dtype: a.tensor.entry.dtype.rawValue)
         }
         assignments = list
         tileRows = list.map { Self.tileRows(columns: $0.tensor.entry.columns, rows: $0.tensor.entry.rows, tileElements: profile.tileElements) }

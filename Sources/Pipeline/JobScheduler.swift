@@ -165,6 +165,16 @@ public final class JobScheduler: @unchecked Sendable {
         try fail(taskId, reason: "worker lost while running it", retryable: true)
     }
 
+    /// Drops the results of a folder's tensors once the folder has been handed to the assembler, so that the
+    /// coordinator's memory follows the folders in flight, not the whole model (DeepSeek-V3 has 45,813 analyses).
+    public func forgetResults(ofFolder folder: String) {
+        for (i, a) in plan.assignments.enumerated() where a.folder == folder {
+            results.analyses[i] = nil
+            results.tileResults[i] = nil
+            results.compensations[i] = nil
+        }
+    }
+
     /// Folders whose tensors are all finished, in the order they finished; each is returned once.
     public func takeReadyFolders() -> [String] {
         defer { foldersReady.removeAll() }

@@ -73,7 +73,10 @@ final class BrokerLoop {
     }
 
     private func publish(_ mailbox: BrokerMailbox) {
-        for f in scheduler.takeReadyFolders() { mailbox.post(.folder(f, scheduler.results)) }
+        for f in scheduler.takeReadyFolders() {
+            mailbox.post(.folder(f, scheduler.results))
+            scheduler.forgetResults(ofFolder: f)
+        }
         var p = scheduler.progress
         p.workersAlive = workers.count
         mailbox.publish(p)
