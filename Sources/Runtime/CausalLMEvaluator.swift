@@ -74,6 +74,10 @@ public enum CausalLMEvaluator {
         if let r = reference, r.config.vocabSize != v {
             throw RuntimeError.badInput("the package has a vocabulary of \(v) tokens, the reference \(r.config.vocabSize)")
         }
+        // Log-probs are [T, vocab] per window and model: bound a batch's to about 512 MiB (large vocabularies).
+        let longest = windows.map(\.count).max() ?? 1
+        let perWindow = longest * v * 4 * (reference == nil ? 1 : 2)
+        let batch = max(1, min(batch, (512 << 20) / max(perWindow, 1)))
         let start = Date()
         var nll = 0.0, refNLL = 0.0, scored = 0
         var tModel = 0.0, tRef = 0.0
@@ -81,8 +85,8 @@ public enum CausalLMEvaluator {
         var agree = 0
         var dp2 = 0.0
         var done = 0
-        for s in stride(from: 0, to: windows.count, by: max(batch, 1)) {
-            let chunk = Array(windows[s..<min(s + max(batch, 1), windows.count)])
+        for s in stride(from: 0, to: windows.count, by: batch) {
+            let chunk = Array(windows[s..<min(s + batch, windows.count)])
             var t0 = Date()
             let lp = try model.logProbs(chunk)
             tModel += Date().timeIntervalSince(t0)
@@ -92,26 +96,13 @@ public enum CausalLMEvaluator {
                 rlp = try r.logProbs(chunk)
                 tRef += Date().timeIntervalSince(t0)
             }
-            for (b, w) in chunk.enumerated() where w.count >= 2 {
-                for i in 0..<(w.count - 1) {
-                    let row = lp[b].row(i), next = w[i + 1]
-                    nll -= Double(row[next])
-                    scored += 1
-                    guard let rl = rlp?[b].row(i) else { continue }
-                    refNLL -= Double(rl[next])
-                    var kl = 0.0
-                    var am = 0, ar = 0
-                    for j in 0..<v {
-                        let pr = Double(rl[j])
-                        if pr > -80 { kl += exp(pr) * (pr - Double(row[j])) }
-                        if row[j] > row[am] { am = j }
-                        if rl[j] > rl[ar] { ar = j }
-                    }
-                    kls.append(max(kl, 0))
-                    if am == ar { agree += 1 }
-                    let d = exp(Double(row[next])) - exp(Double(rl[next]))
-                    dp2 += d * d
-                }
+            // Score each window on its own thread, then add up in window order (deterministic).
+            let stats = chunk.map { _ in WindowStats() }
+            let refs = rlp
+            RuntimeThreads.parallelFor(chunk.count) { b in stats[b].score(chunk[b], lp[b], refs?[b], vocab: v) }
+            for st in stats {
+                nll += st.nll; refNLL += st.refNLL; scored += st.scored
+                kls += st.kls; agree += st.agree; dp2 += st.dp2
             }
             done += chunk.count
             progress?(Progress(windowsDone: done, windows: windows.count, elapsed: Date().timeIntervalSince(start)))
@@ -130,5 +121,35 @@ public enum CausalLMEvaluator {
                                      top1Agreement: Double(agree) / n, rmsDeltaP: (dp2 / n).squareRoot())
         }
         return result
+    }
+}
+
+/// One window's share of the scores; filled by one thread.
+final class WindowStats: @unchecked Sendable {
+    var nll = 0.0, refNLL = 0.0, dp2 = 0.0
+    var scored = 0, agree = 0
+    var kls: [Double] = []
+
+    func score(_ w: [Int], _ lp: Matrix, _ rlp: Matrix?, vocab v: Int) {
+        guard w.count >= 2 else { return }
+        for i in 0..<(w.count - 1) {
+            let row = lp.row(i), next = w[i + 1]
+            nll -= Double(row[next])
+            scored += 1
+            guard let rl = rlp?.row(i) else { continue }
+            refNLL -= Double(rl[next])
+            var kl = 0.0
+            var am = 0, ar = 0
+            for j in 0..<v {
+                let pr = Double(rl[j])
+                if pr > -80 { kl += exp(pr) * (pr - Double(row[j])) }
+                if row[j] > row[am] { am = j }
+                if rl[j] > rl[ar] { ar = j }
+            }
+            kls.append(max(kl, 0))
+            if am == ar { agree += 1 }
+            let d = exp(Double(row[next])) - exp(Double(rl[next]))
+            dp2 += d * d
+        }
     }
 }
