@@ -69,3 +69,31 @@ final class CrashTests: XCTestCase {
         XCTAssertTrue(status.complete)
     }
 }
+
+/// Paranoid Pirate on the worker side: the coordinator dies and comes back on the same port; the same worker
+/// process notices the silence, reconnects with backoff and finishes the job.
+final class CoordinatorRestartTests: XCTestCase {
+    func testJoinedWorkerReconnectsToARestartedCoordinator() throws {
+        let out = Cluster.temporaryFolder("restart")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        func start(_ bind: String) throws -> Child {
+            try Child("coordinator", ["start", "--model", Cluster.tinyLlama, "--out", out, "--workers", "0", "--bind", bind,
+                                      "--heartbeat-ms", "200", "--liveness", "3", "--quiet"])
+        }
+        let first = try start("tcp://127.0.0.1:*")
+        let endpoint = try first.listeningEndpoint()
+        let worker = try Child("worker", ["join", endpoint, "--threads", "1", "--name", "steadfast", "--heartbeat-ms", "200",
+                                          "--max-reconnect-delay", "1"], environment: ["UQCIT_TEST_TASK_DELAY_MS": "100"])
+        XCTAssertTrue(Cluster.eventually(within: 30) {
+            Cluster.journal(out).contains { if case .done = $0 { true } else { false } }
+        }, first.stderr)
+        first.kill9()
+        XCTAssertTrue(Cluster.eventually(within: 10) { worker.stderr.contains("coordinator silent for") }, worker.stderr)
+        let second = try start(endpoint)
+        XCTAssertEqual(second.exitStatus(within: 60), 0, second.stderr)
+        XCTAssertEqual(worker.exitStatus(within: 10), 0, worker.stderr)
+        try Cluster.assertIdenticalToReference(out)
+        XCTAssertTrue(second.stderr.contains("worker steadfast joined"), second.stderr)
+        XCTAssertEqual(try JobStatus.read(outputFolder: out).sessions, 2)
+    }
+}

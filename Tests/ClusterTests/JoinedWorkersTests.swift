@@ -37,3 +37,21 @@ final class JoinedWorkersTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing was claimed")
     }
 }
+
+/// `coordinator start --config FILE`: the settings of the flags, from YAML.
+final class ConfigFileTests: XCTestCase {
+    func testConfigFileRunsTheJobAndUnknownKeysAreRefused() throws {
+        let dir = Cluster.temporaryFolder("config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "model: \(Cluster.tinyLlama)\nout: package\nworkers: 2\nheartbeat_interval_ms: 300\n".write(toFile: dir + "/job.yaml", atomically: true, encoding: .utf8)
+        let run = try Child("coordinator", ["start", "--config", dir + "/job.yaml", "--quiet"])
+        XCTAssertEqual(run.exitStatus(within: 60), 0, run.stderr)
+        try Cluster.assertIdenticalToReference(dir + "/package")
+
+        try "model: \(Cluster.tinyLlama)\nworkrs: 2\n".write(toFile: dir + "/typo.yaml", atomically: true, encoding: .utf8)
+        let typo = try Child("coordinator", ["start", "--config", dir + "/typo.yaml", "--quiet"])
+        XCTAssertNotEqual(typo.exitStatus(within: 20), 0)
+        XCTAssertTrue(typo.stderr.contains("unknown key 'workrs'"), typo.stderr)
+    }
+}
