@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import Engine
 @testable import Pipeline
+import Validation
 
 /// The whole single-machine path on the real tiny-llama checkpoint: compress, determinism, export.
 final class EndToEndTests: XCTestCase {
@@ -73,29 +74,11 @@ final class EndToEndTests: XCTestCase {
         for t in source.tensors where t.name.hasSuffix("proj.weight") {
             let w = try source.readRows(t, start: 0, count: t.entry.rows)
             let q = try reader.reconstructRows(t.name, start: 0, count: t.entry.rows)
-            let rtn = ReferenceRTN.quantize(w, cols: t.entry.columns, bits: 4, group: 128)
+            let rtn = RoundToNearest.apply(w, cols: t.entry.columns, bits: 4, group: 128)
             XCTAssertLessThanOrEqual(sse(w, q), sse(w, rtn) * 1.0001, "\(t.name): error-minimising scales must not lose to max/qmax")
         }
         XCTAssertEqual(s.metadata.measured.levels["1"]!.bitsPerWeight, 16, "embeddings kept at source precision")
     }
 
     func sse(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } }
-}
-
-/// reference.py's RTN: symmetric, scale = max|w| / qmax per group along the input dimension, round half even.
-enum ReferenceRTN {
-    static func quantize(_ w: [Float], cols: Int, bits: Int, group: Int) -> [Float] {
-        let qmax = Float((1 << (bits - 1)) - 1)
-        var out = w
-        for r in 0..<(w.count / cols) {
-            for g0 in stride(from: 0, to: cols, by: group) {
-                let range = (r * cols + g0)..<(r * cols + min(cols, g0 + group))
-                var m: Float = 0
-                for i in range { m = max(m, abs(w[i])) }
-                let scale = m == 0 ? 1 : m / qmax
-                for i in range { out[i] = min(max((w[i] / scale).rounded(.toNearestOrEven), -qmax), qmax) * scale }
-            }
-        }
-        return out
-    }
 }
