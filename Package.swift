@@ -51,7 +51,8 @@ let package = Package(
         .target(
             name: "Validation",
             dependencies: ["Engine", "Pipeline", "Runtime"],
-            path: "Sources/Validation"),
+            path: "Sources/Validation",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",

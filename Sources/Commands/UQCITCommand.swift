@@ -5,6 +5,6 @@ public struct UQCITCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "uqcit",
         abstract: "Inspect, export and analyze UQCIT packages and checkpoints.",
-        subcommands: [AnalyzeCommand.self, InspectCommand.self, ExportCommand.self, ValidateCommand.self, AblateCommand.self])
+        subcommands: [AnalyzeCommand.self, InspectCommand.self, ExportCommand.self, ValidateCommand.self, AblateCommand.self, BenchCommand.self])
     public init() {}
 }
