@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Yams
+import Pipeline
 
 /// `coordinator start --config FILE`: the same settings as the flags, in YAML (keys documented in
 /// cluster-config/cluster.yaml). Unknown keys are refused, so a typo never silently falls back to a default.
@@ -46,8 +47,8 @@ struct CoordinatorConfig: Decodable {
         do { config = try YAMLDecoder().decode(CoordinatorConfig.self, from: text) } catch {
             throw ValidationError("\(path): \(error)")
         }
-        if let s = config.storage, s != "shared" {
-            throw ValidationError("\(path): storage '\(s)' is not available in this build; use 'shared' (see cluster-config/README.md)")
+        if let s = config.storage, StorageMode(rawValue: s) == nil {
+            throw ValidationError("\(path): storage '\(s)' is neither 'shared' nor 'stream'")
         }
         // Paths in the file are relative to the file, so a config works from any working directory.
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()

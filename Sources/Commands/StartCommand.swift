@@ -26,6 +26,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "Heartbeats a peer may miss before it is declared dead (default 3).") var liveness: Int?
     @Option(help: "The coordinator's CURVE secret key file (coordinator keys generate).") var curveKey: String?
     @Option(help: "A worker public key file, or a folder of *.key files, allowed to connect (repeatable).") var allow: [String] = []
+    @Option(help: "shared (workers see the output folder) or stream (outputs travel as chunks; default shared).") var storage: String?
     @Flag(help: "Allow plain TCP on addresses other than loopback (no authentication, no encryption).") var insecure = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
@@ -43,6 +44,9 @@ struct StartCommand: ParsableCommand {
                                          heartbeat: HeartbeatSettings(intervalMs: heartbeatMs ?? file.heartbeatIntervalMs ?? 1000,
                                                                       liveness: liveness ?? file.heartbeatLiveness ?? 3),
                                          insecure: insecure || (file.insecure ?? false), maxAttempts: file.maxAttempts ?? 3)
+            let mode = storage ?? file.storage ?? "shared"
+            guard let storageMode = StorageMode(rawValue: mode) else { throw ValidationError("--storage takes shared or stream, got '\(mode)'") }
+            cluster.storage = storageMode
             if let keyFile = curveKey ?? file.curve?.coordinatorSecretKey {
                 let allowed = allow.isEmpty ? file.curve?.allowedWorkerKeys ?? [] : allow
                 cluster.curve = try KeyFiles.serverSettings(secretKeyFile: keyFile, allowed: allowed)

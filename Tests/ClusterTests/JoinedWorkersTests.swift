@@ -55,3 +55,31 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertTrue(typo.stderr.contains("unknown key 'workrs'"), typo.stderr)
     }
 }
+
+/// Stream storage: no shared staging folder; outputs travel up as chunks, a COMPENSATE task's tiles travel down.
+final class StreamModeTests: XCTestCase {
+    func testStreamModeMovesEveryOutputAsChunksAndWritesTheSameBytes() throws {
+        let out = Cluster.temporaryFolder("stream")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let coordinator = try Child("coordinator", ["start", "--model", Cluster.tinyLlama, "--out", out, "--workers", "0", "--storage", "stream",
+                                                    "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "200", "--quiet"])
+        let endpoint = try coordinator.listeningEndpoint()
+        let workers = try (1...2).map { try Child("worker", ["join", endpoint, "--threads", "1", "--name", "s\($0)"]) }
+        XCTAssertEqual(coordinator.exitStatus(within: 60), 0, coordinator.stderr)
+        for w in workers { XCTAssertEqual(w.exitStatus(within: 10), 0, w.stderr) }
+        try Cluster.assertIdenticalToReference(out)
+
+        var outputs = 0, done: [String] = []
+        for case let .done(task, _, _, outcome) in Cluster.journal(out) {
+            outputs += outcome.outputs.count
+            done.append(task)
+        }
+        // Tiles of compensated tensors (task C<i> needs every Q<i>.<k>), each under one 16 MiB chunk here.
+        let compensated = done.filter { $0.hasPrefix("C") }.map { "Q" + $0.dropFirst() + "." }
+        XCTAssertFalse(compensated.isEmpty)
+        let tilesDown = done.filter { t in compensated.contains { t.hasPrefix($0) } }.count
+        let line = try XCTUnwrap(coordinator.stderr.split(separator: "\n").first { $0.contains("stream mode: received") }, coordinator.stderr)
+        XCTAssertTrue(line.contains("received \(outputs) files"), "every output crossed as chunks: \(line)")
+        XCTAssertTrue(line.hasSuffix("sent \(tilesDown) chunks to them"), "each compensated tensor's tiles went down: \(line)")
+    }
+}

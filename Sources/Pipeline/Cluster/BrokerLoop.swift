@@ -10,6 +10,9 @@ struct WorkerSession {
     var credits = 0
     var leases: Set<String> = []
     var lastHeard: Date
+    /// Everything sent to the worker goes through here, so task inputs streamed to it precede their assignment.
+    var outbox = StreamOutbox()
+    var inbox: StreamInbox
 }
 
 /// The broker's poll loop, on its own thread: it alone owns the ROUTER socket, its monitor and the scheduler.
@@ -27,6 +30,7 @@ final class BrokerLoop {
     private var leases: [String: (worker: [UInt8], attempt: Int)] = [:]
     private var addresses = PeerAddresses()
     private var lastWaitingNotice = Date.distantPast
+    private var streamed = (files: 0, bytes: 0, chunksSent: 0)
 
     init(router: ZMQSocket, monitor: ZMQMonitor, options: ClusterOptions, wire: JobWire, journal: Journal?, log: ClusterLog) {
         self.router = router; self.monitor = monitor; self.options = options; self.wire = wire; self.journal = journal; self.log = log
@@ -49,6 +53,11 @@ final class BrokerLoop {
                     return
                 }
                 if scheduler.isFinished {
+                    if options.storage == .stream {
+                        log(String(format: "stream mode: received %d files (%.1f MB) from workers, sent %d chunks to them",
+                                   streamed.files, Double(streamed.bytes) / 1e6,
+                                   streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
+                    }
                     shutdownWorkers("job finished")
                     mailbox.post(.finished)
                     return
@@ -138,6 +147,10 @@ final class BrokerLoop {
         case .heartbeat: break
         case .taskResult(let r): try complete(id, r)
         case .taskFailed(let f): try failed(id, f)
+        case .chunk(let c): receiveChunk(id, c)
+        case .chunkAck(let a):
+            workers[id]!.outbox.grant(Int(a.credits))
+            try pump(id)
         case .shutdown(let s):
             log("\(label(id)) leaves: \(s.reason)")
             try drop(id, reason: nil)
@@ -153,23 +166,26 @@ final class BrokerLoop {
         }
         let address = addresses.address(of: id)
         let name = hello.workerName.isEmpty ? PeerAddresses.label(id) : hello.workerName
-        guard hello.storageMode.isEmpty || hello.storageMode == "shared" else {
+        let mode = options.storage.rawValue
+        guard hello.storageMode.isEmpty || hello.storageMode == mode else {
             log("worker \(name) (\(address)) asks for storage mode '\(hello.storageMode)'; rejected")
-            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode 'shared', not '\(hello.storageMode)'"))
+            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode '\(mode)', not '\(hello.storageMode)'"))
             return
         }
         var w = Uqcit_V1_Welcome()
         w.coordinatorName = wire.coordinatorName
         w.heartbeatIntervalMs = UInt32(heartbeat.intervalMs)
         w.heartbeatLiveness = UInt32(heartbeat.liveness)
-        w.storageMode = "shared"
-        w.stagingDir = wire.stagingDir
+        w.storageMode = mode
+        // Stream mode: the worker keeps its own staging folder; the coordinator's is none of its business.
+        w.stagingDir = options.storage == .shared ? wire.stagingDir : ""
         w.sourceDir = wire.sourceDir
         guard send(id, Messages.envelope(wire.jobID, .welcome(w))) else {
             log("worker \(name) (\(address)) vanished before its Welcome")
             return
         }
-        workers[id] = WorkerSession(name: name, address: address, threads: Int(hello.threads), lastHeard: Date())
+        workers[id] = WorkerSession(name: name, address: address, threads: Int(hello.threads), lastHeard: Date(),
+                                    inbox: StreamInbox(root: wire.stagingDir))
         order.append(id)
         try journal?.append(.worker(name: name, peer: address, threads: Int(hello.threads)))
         if address != "inproc" { log("worker \(name) joined from \(address) with \(hello.threads) thread(s)") }
@@ -179,6 +195,7 @@ final class BrokerLoop {
     private func drop(_ id: [UInt8], reason: String?) throws {
         guard let w = workers.removeValue(forKey: id) else { return }
         order.removeAll { $0 == id }
+        streamed.chunksSent += w.outbox.chunksSent
         let tasks = w.leases.sorted()
         if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
         for t in tasks {
@@ -208,12 +225,17 @@ final class BrokerLoop {
             try scheduler.fail(r.taskID, reason: "\(who) sent an unreadable result: \(error)", retryable: true)
             return
         }
-        // Shared storage: the files must be where the worker says, at the size it says.
+        // The files must be in the staging folder at the size the worker says; streamed ones, whose bytes crossed
+        // the network, also with the digest it says.
         for f in outcome.outputs {
             let path = wire.stagingDir + "/" + f.name
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
             guard size == f.size else {
                 try scheduler.fail(r.taskID, reason: "\(who) reported \(f.name) of \(f.size) bytes, the staging folder holds \(size.map(String.init) ?? "none")", retryable: true)
+                return
+            }
+            if options.storage == .stream, (try? Digest.sha256Hex(file: path)) != f.sha256 {
+                try scheduler.fail(r.taskID, reason: "\(who) streamed \(f.name) whose SHA-256 differs from the one it reported", retryable: true)
                 return
             }
         }
@@ -233,12 +255,41 @@ final class BrokerLoop {
                 leases[task.id] = (id, attempt)
                 workers[id]!.leases.insert(task.id)
                 workers[id]!.credits -= 1
-                guard send(id, try Messages.assignment(wire.jobID, task, attempt: attempt)) else {
-                    try drop(id, reason: "is unreachable (its connection closed): declared dead")
-                    break
+                if options.storage == .stream && task.kind == .compensate {
+                    // The low-rank step reads the tensor's tiles: they travel down to the worker first.
+                    for k in 0..<scheduler.plan.tileCount(task.tensorIndex) {
+                        let name = StagingNames.tile(task.tensorIndex, k)
+                        workers[id]!.outbox.enqueue(.file(taskID: task.id, attempt: UInt32(attempt), name: name,
+                                                          path: wire.stagingDir + "/" + name, removeAfter: false))
+                    }
                 }
+                workers[id]!.outbox.enqueue(.message(try Messages.assignment(wire.jobID, task, attempt: attempt)))
                 try journal?.append(.lease(task: task.id, attempt: attempt, worker: w.name))
+                try pump(id)
             }
+        }
+    }
+
+    private func pump(_ id: [UInt8]) throws {
+        guard workers[id] != nil else { return }
+        try workers[id]!.outbox.pump(jobID: wire.jobID) { send(id, $0) }
+    }
+
+    /// A piece of a task's output (stream mode); acknowledged whatever happens, so the worker's window moves on.
+    private func receiveChunk(_ id: [UInt8], _ c: Uqcit_V1_Chunk) {
+        var ack = Uqcit_V1_ChunkAck()
+        ack.taskID = c.taskID; ack.credits = 1
+        defer { _ = send(id, Messages.envelope(wire.jobID, .chunkAck(ack))) }
+        guard let lease = leases[c.taskID], lease.worker == id, lease.attempt == Int(c.attempt) else {
+            log("ignoring a chunk of \(c.fileName) for task \(c.taskID) attempt \(c.attempt) from \(label(id)): no such lease")
+            return
+        }
+        do {
+            try workers[id]!.inbox.receive(c)
+            streamed.bytes += c.data.count
+            if c.last { streamed.files += 1 }
+        } catch {
+            log("\(label(id)): bad chunk for task \(c.taskID): \(error)")
         }
     }
 

@@ -45,10 +45,12 @@ public struct ClusterOptions: Sendable {
     /// Allows plain TCP on addresses other than loopback.
     public var insecure: Bool
     public var maxAttempts: Int
+    public var storage: StorageMode
 
     public init(bind: [String] = [], heartbeat: HeartbeatSettings = .init(), curve: CurveServerSettings? = nil,
-                insecure: Bool = false, maxAttempts: Int = 3) {
+                insecure: Bool = false, maxAttempts: Int = 3, storage: StorageMode = .shared) {
         self.bind = bind; self.heartbeat = heartbeat; self.curve = curve; self.insecure = insecure; self.maxAttempts = maxAttempts
+        self.storage = storage
     }
 
     /// Plain TCP reaches only this machine unless the operator says otherwise: anything else needs CURVE keys.

@@ -53,6 +53,8 @@ public final class WorkerAgent: @unchecked Sendable {
     private var stopping = false
     private var executor: StepExecutor?
     private var openedSource: (dir: String, source: TensorRowSource)?
+    /// Stream mode: this worker's own staging folder, removed when `run` returns (agent thread only).
+    private var localStaging: String?
     /// Handshakes the coordinator hung up on since the last one that succeeded (agent thread only).
     private var brokenHandshakes = 0
 
@@ -85,6 +87,7 @@ public final class WorkerAgent: @unchecked Sendable {
             for p in pairs { _ = try? p.send(frames: [[]]) }
             for t in threads { t.join() }
             for p in pairs { p.close() }
+            if let localStaging { try? FileManager.default.removeItem(atPath: localStaging) }
         }
         var delay = settings.heartbeat.interval
         var session: UInt64 = 0
@@ -128,13 +131,16 @@ public final class WorkerAgent: @unchecked Sendable {
         hello.threads = UInt32(settings.threads)
         hello.memoryBytes = ProcessInfo.processInfo.physicalMemory
         hello.backends = ["cpu"]
-        hello.storageMode = "shared"
+        hello.storageMode = ""          // either: the Welcome decides
         var jobID = ""
         func send(_ bytes: [UInt8]) { _ = try? dealer.send(frames: [bytes], dontWait: true) }
         send(Messages.envelope("", .hello(hello)))
 
         var heartbeat = settings.heartbeat
         var welcomed = false
+        var mode = StorageMode.shared
+        var outbox = StreamOutbox()
+        var inbox: StreamInbox?
         var lastHeard = Date()
         var nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
         let poller = ZMQPoller([dealer] + pairs + (monitor.map { [$0.socket] } ?? []))
@@ -177,7 +183,9 @@ public final class WorkerAgent: @unchecked Sendable {
                     welcomed = true
                     jobID = envelope.jobID
                     heartbeat = HeartbeatSettings(intervalMs: Int(w.heartbeatIntervalMs), liveness: Int(w.heartbeatLiveness))
-                    try useSource(w)
+                    mode = StorageMode(rawValue: w.storageMode) ?? .shared
+                    let staging = try useSource(w, mode: mode)
+                    inbox = StreamInbox(root: staging)
                     if settings.logsSessions { log("worker \(settings.name) joined \(w.coordinatorName) at \(settings.endpoint) (job \(jobID))") }
                     send(Messages.ready(jobID, credits: settings.threads - busy.count))
                 case .reject(let r):
@@ -194,6 +202,13 @@ public final class WorkerAgent: @unchecked Sendable {
                     }
                 case .shutdown(let s):
                     return .shutdown(s.reason)
+                case .chunk(let c):
+                    // Tiles a COMPENSATE task will read (stream mode), ahead of its assignment.
+                    do { try inbox?.receive(c) } catch { log("worker \(settings.name): bad chunk from the coordinator: \(error)") }
+                    var ack = Uqcit_V1_ChunkAck(); ack.taskID = c.taskID; ack.credits = 1
+                    send(Messages.envelope(jobID, .chunkAck(ack)))
+                case .chunkAck(let a):
+                    outbox.grant(Int(a.credits))
                 case .heartbeat, .welcome:
                     break
                 default:
@@ -204,9 +219,14 @@ public final class WorkerAgent: @unchecked Sendable {
                 guard let reply = try pairs[k].receive(timeoutMs: 0) else { continue }
                 busy.remove(k)
                 // A reply from an earlier session is dropped: that coordinator session requeued the task.
-                if welcomed && reply.count == 2 && reply[0] == sessionTag { send(reply[1]) }
-                if welcomed { send(Messages.ready(jobID, credits: 1)) }
+                if welcomed && reply.count == 2 && reply[0] == sessionTag {
+                    if mode == .stream, let staging = inbox?.root { try streamOutputs(reply[1], from: staging, into: &outbox) }
+                    else { outbox.enqueue(.message(reply[1])) }
+                }
+                if welcomed { outbox.enqueue(.message(Messages.ready(jobID, credits: 1))) }
             }
+            // Results, their streamed outputs and the Ready that follows them go out in order, as credits allow.
+            try outbox.pump(jobID: jobID) { (try? dealer.send(frames: [$0], dontWait: true)) ?? false }
             if welcomed && Date() >= nextHeartbeat {
                 send(Messages.heartbeat(jobID))
                 nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
@@ -219,11 +239,37 @@ public final class WorkerAgent: @unchecked Sendable {
         }
     }
 
-    /// Opens the source the Welcome names (once per source) and points the task threads at it.
-    private func useSource(_ w: Uqcit_V1_Welcome) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: w.stagingDir, isDirectory: &isDir), isDir.boolValue else {
-            throw WorkerError.sourceUnavailable("the coordinator's staging folder \(w.stagingDir) is not visible here: shared storage mode needs the output folder on a filesystem shared with the coordinator")
+    /// Stream mode: the result's output files go first, as Chunks, then the result itself (marked streamed).
+    private func streamOutputs(_ reply: [UInt8], from staging: String, into outbox: inout StreamOutbox) throws {
+        guard var envelope = try? EnvelopeCodec.decode(reply), case .taskResult(var r) = envelope.body else {
+            outbox.enqueue(.message(reply))
+            return
+        }
+        for i in r.outputs.indices {
+            outbox.enqueue(.file(taskID: r.taskID, attempt: r.attempt, name: r.outputs[i].name,
+                                 path: staging + "/" + r.outputs[i].name, removeAfter: true))
+            r.outputs[i].streamed = true
+        }
+        envelope.body = .taskResult(r)
+        outbox.enqueue(.message(try EnvelopeCodec.encode(envelope)))
+    }
+
+    /// Opens the source the Welcome names (once per source) and points the task threads at it and at the staging
+    /// folder: the coordinator's (shared mode) or this worker's own (stream mode). Returns the staging folder.
+    private func useSource(_ w: Uqcit_V1_Welcome, mode: StorageMode) throws -> String {
+        let staging: String
+        if mode == .stream {
+            if localStaging == nil {
+                localStaging = NSTemporaryDirectory() + "uqcit-worker-\(settings.name)-\(UUID().uuidString)"
+                try FileManager.default.createDirectory(atPath: localStaging!, withIntermediateDirectories: true)
+            }
+            staging = localStaging!
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: w.stagingDir, isDirectory: &isDir), isDir.boolValue else {
+                throw WorkerError.sourceUnavailable("the coordinator's staging folder \(w.stagingDir) is not visible here: shared storage mode needs the output folder on a filesystem shared with the coordinator (or use storage: stream)")
+            }
+            staging = w.stagingDir
         }
         let cached = lock.withLock { openedSource }
         let source: TensorRowSource
@@ -236,7 +282,8 @@ public final class WorkerAgent: @unchecked Sendable {
         }
         lock.withLock {
             openedSource = (w.sourceDir, source)
-            executor = StepExecutor(source: source, stagingFolder: w.stagingDir)
+            executor = StepExecutor(source: source, stagingFolder: staging)
         }
+        return staging
     }
 }
