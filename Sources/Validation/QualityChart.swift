@@ -4,7 +4,9 @@ import Foundation
 public enum QualityChart {
     public static func svg(_ report: AblationReport) -> String {
         let w = 900.0, h = 560.0, left = 80.0, right = 220.0, top = 40.0, bottom = 60.0
-        let pts = report.rows
+        // Level-only variants answer another question (which level matters); the chart compares whole models.
+        // The design's point is drawn last and larger, so the ablations around it do not hide it.
+        let pts = report.rows.filter { $0.group != "level-only" }.sorted { ($0.group == "design" ? 1 : 0) < ($1.group == "design" ? 1 : 0) }
         let xs = pts.map(\.bitsPerWeight), ys = pts.map(\.quality.quality)
         let x0 = floor((xs.min() ?? 0) - 0.5), x1 = ceil((xs.max() ?? 16) + 0.5)
         let y0 = max(0, (ys.min() ?? 0) - 0.02), y1 = min(1.0, (ys.max() ?? 1) + 0.01)
@@ -25,7 +27,7 @@ public enum QualityChart {
         s += "<text x=\"18\" y=\"\(fmt((top + h - bottom) / 2))\" transform=\"rotate(-90 18 \(fmt((top + h - bottom) / 2)))\" text-anchor=\"middle\">\(escape(report.qualityMeasure))</text>\n"
         for p in pts {
             let c = colors[p.group] ?? "#333"
-            s += "<circle cx=\"\(fmt(px(p.bitsPerWeight)))\" cy=\"\(fmt(py(p.quality.quality)))\" r=\"5\" fill=\"\(c)\"><title>\(escape(p.name)): \(String(format: "%.3f bpw, %.5f", p.bitsPerWeight, p.quality.quality))</title></circle>\n"
+            s += "<circle cx=\"\(fmt(px(p.bitsPerWeight)))\" cy=\"\(fmt(py(p.quality.quality)))\" r=\"\(p.group == "design" ? 8 : 5)\" fill=\"\(c)\"><title>\(escape(p.name)): \(String(format: "%.3f bpw, %.5f", p.bitsPerWeight, p.quality.quality))</title></circle>\n"
             s += "<text x=\"\(fmt(px(p.bitsPerWeight) + 7))\" y=\"\(fmt(py(p.quality.quality) - 6))\" font-size=\"10\" fill=\"\(c)\">\(escape(p.name))</text>\n"
         }
         var ly = top + 10
