@@ -54,7 +54,9 @@ public struct LayerClassifier: Sendable {
             folder = name.contains("embed") ? "embeddings" : "head"
         }
         var role = "other", level = 0
-        if t.entry.shape.count < 2 || !t.entry.dtype.isSupportedFloat {
+        // Weights in a float format the engine cannot decode (F8, F64) are classified like any weight, so that the
+        // planner refuses them by name instead of copying them through uncompressed.
+        if t.entry.shape.count < 2 || t.entry.dtype.isIntegerOrBool {
             role = t.entry.shape.count < 2 ? "vector" : "buffer"
         } else if let (rule, _) = rules.first(where: { $0.1.firstMatch(in: name, range: range) != nil }) {
             role = rule.role; level = rule.level

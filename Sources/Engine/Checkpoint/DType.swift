@@ -16,4 +16,7 @@ public enum DType: String, Codable, Sendable, CaseIterable {
 
     /// Whether the engine can decode this dtype into Float and compress it.
     public var isSupportedFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
+
+    /// Integer and boolean buffers (position ids, masks) are not weights: they pass through as stored.
+    public var isIntegerOrBool: Bool { [.bool, .u8, .i8, .i16, .u16, .i32, .u32, .i64, .u64].contains(self) }
 }
