@@ -10,6 +10,8 @@ public enum AutoProfile {
     /// precision and cluster JSON): 2.7 KB measured on tiny-llama's auto packages, rounded up. Kept out of the
     /// array budget so that the layers/ folder meets the target.
     static let overheadPerTensor = 3000
+    /// The same for a tensor kept as stored: its header entry and metadata (0.3 KB measured on MiniLM), rounded up.
+    static let overheadPerStoredTensor = 500
 
     public struct Resolution: Sendable {
         public var profile: Profile
@@ -33,15 +35,16 @@ public enum AutoProfile {
                                             sampleRows: profile.rotation.sampleRows), source: src)
         }
         let total = plan.totalParameters
-        let budget = Int(target * Double(total) / 8) - fixedBytes - overheadPerTensor * weights.count
+        let overhead = overheadPerTensor * weights.count + overheadPerStoredTensor * (plan.assignments.count - weights.count)
+        let budget = Int(target * Double(total) / 8) - fixedBytes - overhead
         guard let choice = BitAllocator.allocate(results, weights: weights.map { sensitivity?[$0.name] ?? Double($0.tensor.entry.elementCount) }, budgetBytes: budget) else {
-            let cheapest = results.reduce(0) { $0 + ($1.map(\.bytes).min() ?? 0) } + fixedBytes + overheadPerTensor * weights.count
+            let cheapest = results.reduce(0) { $0 + ($1.map(\.bytes).min() ?? 0) } + fixedBytes + overhead
             throw JobError.invalid(String(format: "--target-bpw %.3f is below what the cheapest candidates give (%.3f bits per weight)", target, Double(cheapest * 8) / Double(total)))
         }
         var resolved = profile
         resolved.targetBitsPerWeight = target
         resolved.overrides = Dictionary(uniqueKeysWithValues: zip(weights, choice).map { ($0.name, candidates[$1.candidate]) })
-        let bytes = choice.reduce(0) { $0 + $1.bytes } + fixedBytes + overheadPerTensor * weights.count
+        let bytes = choice.reduce(0) { $0 + $1.bytes } + fixedBytes + overhead
         return Resolution(profile: resolved, plannedBitsPerWeight: Double(bytes * 8) / Double(total))
     }
 }
