@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Engine"], path: "Tests/ValidationTests"),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Pipeline", "Engine"], path: "Tests/ValidationTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Commands", "Engine", "Validation"], path: "Tests/PipelineTests"),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
