@@ -78,7 +78,7 @@ public enum CompressionJob {
         defer { embedded.stopAndWait() }
 
         let assembler = Assembler(plan: plan, source: source, stagingFolder: out.stagingFolder, packageFolder: o.out)
-        let progress = ProgressReporter(totalTensors: plan.assignments.count, totalFolders: plan.folders.count,
+        let progress = ProgressReporter(totalTensors: plan.assignments.count, totalFolders: plan.folders.count, totalTasks: plan.taskCount,
                                         totalParameters: plan.quantizedParameters, enabled: o.progress)
         var reports: [String: [TensorReport]] = [:]
         try broker.run(scheduler, folderReady: { folder, results in

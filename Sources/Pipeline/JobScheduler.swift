@@ -63,7 +63,6 @@ public final class JobScheduler: @unchecked Sendable {
     }
 
     public var isFinished: Bool { tensorDone.allSatisfy { $0 } }
-    public var runningCount: Int { running.count }
     public var readyCount: Int { pending.count }
     public var tensorsDone: Int { tensorDone.filter { $0 }.count }
     public var progress: JobProgress {

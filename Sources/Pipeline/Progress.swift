@@ -1,9 +1,11 @@
 import Foundation
 
-/// Progress on stderr: folders (layers) and tensors done, parameters/s, ETA and workers alive, at most once a second.
+/// Progress on stderr: folders (layers), tensors and tasks done, parameters/s, ETA and workers alive, at most
+/// once a second.
 public final class ProgressReporter: @unchecked Sendable {
     let totalTensors: Int
     let totalFolders: Int
+    let totalTasks: Int
     let totalParameters: Int
     let enabled: Bool
     let start = Date()
@@ -11,8 +13,9 @@ public final class ProgressReporter: @unchecked Sendable {
     /// Set by the thread that assembles folders, which is also the one that calls `update`.
     var foldersDone = 0
 
-    public init(totalTensors: Int, totalFolders: Int, totalParameters: Int, enabled: Bool) {
-        self.totalTensors = totalTensors; self.totalFolders = totalFolders; self.totalParameters = totalParameters; self.enabled = enabled
+    public init(totalTensors: Int, totalFolders: Int, totalTasks: Int, totalParameters: Int, enabled: Bool) {
+        self.totalTensors = totalTensors; self.totalFolders = totalFolders; self.totalTasks = totalTasks
+        self.totalParameters = totalParameters; self.enabled = enabled
     }
 
     public func update(_ p: JobProgress, force: Bool = false) {
@@ -23,8 +26,9 @@ public final class ProgressReporter: @unchecked Sendable {
         let t = now.timeIntervalSince(start)
         let rate = t > 0 ? Double(p.parametersDone) / t : 0
         let eta = rate > 0 ? Double(totalParameters - p.parametersDone) / rate : 0
-        let line = String(format: "[uqcit] layers %d/%d  tensors %d/%d  params %@/%@  %@ params/s  ETA %@  workers %d",
-                          foldersDone, totalFolders, p.tensorsDone, totalTensors, Self.count(p.parametersDone), Self.count(totalParameters),
+        let line = String(format: "[uqcit] layers %d/%d  tensors %d/%d  tasks %d/%d  params %@/%@  %@ params/s  ETA %@  workers %d",
+                          foldersDone, totalFolders, p.tensorsDone, totalTensors, p.tasksDone, totalTasks,
+                          Self.count(p.parametersDone), Self.count(totalParameters),
                           Self.count(Int(rate)), Self.duration(eta), p.workersAlive)
         FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
     }

@@ -29,8 +29,6 @@ struct StreamOutbox {
     private(set) var credits = StreamTransfer.window
     private(set) var chunksSent = 0
 
-    var isEmpty: Bool { items.isEmpty }
-
     mutating func enqueue(_ item: Item) { items.append(item) }
     mutating func grant(_ n: Int) { credits += n }
 
@@ -72,8 +70,6 @@ struct StreamOutbox {
 struct StreamInbox {
     let root: String
     private var open: [String: (handle: FileHandle, size: Int)] = [:]
-    private(set) var filesReceived = 0
-    private(set) var bytesReceived = 0
 
     init(root: String) { self.root = root }
 
@@ -100,14 +96,12 @@ struct StreamInbox {
         }
         try f.handle.write(contentsOf: c.data)
         f.size += c.data.count
-        bytesReceived += c.data.count
         if c.last {
             open[c.fileName] = nil
             try f.handle.synchronize()
             try f.handle.close()
             guard rename(temporary, path) == 0 else { throw PackageError.io(path: path, reason: "rename: \(String(cString: strerror(errno)))") }
             AtomicFileWriter.syncFolder(of: path)
-            filesReceived += 1
         } else {
             open[c.fileName] = f
         }

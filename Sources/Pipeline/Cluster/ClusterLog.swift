@@ -1,0 +1,14 @@
+import Foundation
+
+/// Lines about the cluster on stderr, one per event, prefixed so they can be told from progress lines.
+public struct ClusterLog: Sendable {
+    let write: @Sendable (String) -> Void
+
+    public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
+
+    public static let standardError = ClusterLog { line in
+        FileHandle.standardError.write(Data(("[uqcit] " + line + "\n").utf8))
+    }
+
+    func callAsFunction(_ line: String) { write(line) }
+}
