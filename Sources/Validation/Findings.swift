@@ -12,23 +12,13 @@ enum Findings {
                           ("no-clusters", "GHZ cluster promotion")]
         for (name, what) in components {
             guard let a = row(name) else { continue }
-            let verdict: String
-            switch compare(full.quality, a.quality) {
-            case .better: verdict = "helps"
-            case .worse: verdict = "hurts"
-            case .indistinguishable: verdict = "makes no measurable difference"
-            }
+            let verdict = words(compare(full.quality, a.quality), better: "helps", worse: "hurts", same: "makes no measurable difference")
             out.append(String(format: "%@ %@: quality %.5f with it, %.5f without (%.3f vs %.3f bpw; 2 standard errors of the difference: %.5f).",
                               what, verdict, full.quality.quality, a.quality.quality, full.bitsPerWeight, a.bitsPerWeight, 2 * seDiff(full.quality, a.quality)))
         }
         for name in ["uniform-int4", "rtn-int4-g128-all", "rtn-int4-g128-blocks"] {
             guard let u = row(name) else { continue }
-            let verdict: String
-            switch compare(full.quality, u.quality) {
-            case .better: verdict = "better than"
-            case .worse: verdict = "worse than"
-            case .indistinguishable: verdict = "indistinguishable from"
-            }
+            let verdict = words(compare(full.quality, u.quality))
             out.append(String(format: "The design's profile (%.3f bpw, quality %.5f) is %@ %@ (%.3f bpw, quality %.5f).",
                               full.bitsPerWeight, full.quality.quality, verdict, name, u.bitsPerWeight, u.quality.quality))
         }
@@ -36,12 +26,7 @@ enum Findings {
             // The RTN baseline at the same or more bits.
             let rivals = r.rows.filter { $0.group == "baseline" && $0.name.hasPrefix("rtn") && $0.bitsPerWeight >= auto.bitsPerWeight }
             if let best = rivals.min(by: { $0.bitsPerWeight < $1.bitsPerWeight }) {
-                let verdict: String
-                switch compare(auto.quality, best.quality) {
-                case .better: verdict = "better than"
-                case .worse: verdict = "worse than"
-                case .indistinguishable: verdict = "indistinguishable from"
-                }
+                let verdict = words(compare(auto.quality, best.quality))
                 out.append(String(format: "%@ (%.3f bpw, quality %.5f, perplexity %@) is %@ %@ (%.3f bpw, quality %.5f, perplexity %@).", auto.name, auto.bitsPerWeight,
                                   auto.quality.quality, ppl(auto.quality), verdict, best.name, best.bitsPerWeight, best.quality.quality, ppl(best.quality)))
             }
@@ -64,6 +49,14 @@ enum Findings {
     }
 
     enum Comparison { case better, worse, indistinguishable }
+
+    static func words(_ c: Comparison, better: String = "better than", worse: String = "worse than", same: String = "indistinguishable from") -> String {
+        switch c {
+        case .better: return better
+        case .worse: return worse
+        case .indistinguishable: return same
+        }
+    }
 
     /// Better or worse only when the difference exceeds two standard errors (treating the two as independent,
     /// which overstates the error of paired measurements on the same tokens: the verdicts are conservative).
