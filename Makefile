@@ -35,7 +35,7 @@ demo: build demo-model
 
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 proto:
 	scripts/gen-proto.sh
