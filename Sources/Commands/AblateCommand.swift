@@ -18,7 +18,6 @@ struct AblateCommand: ParsableCommand {
 
     func run() throws {
         try withCleanExit {
-            Numerics.configureThreads(forWorkers: 1)
             let r = try AblationStudy.run(AblationOptions(model: model, eval: eval, out: out,
                                                           workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, maxWindows: maxWindows))
             if json { print(String(decoding: try FileManager.default.contents(atPath: out + "/ablation.json")!, as: UTF8.self), terminator: "") }

@@ -13,7 +13,6 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try withCleanExit {
-            Numerics.configureThreads(forWorkers: 1)
             let r = ThroughputBench.run(rows: rows, cols: cols)
             if json { print(String(decoding: try PackageJSON.encode(r), as: UTF8.self), terminator: ""); return }
             print("step".padded(40) + "  Mweights/s   x copy   x plain RTN   (\(rows) x \(cols) floats, one thread, best of 3)")

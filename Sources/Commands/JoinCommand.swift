@@ -30,7 +30,6 @@ struct JoinCommand: ParsableCommand {
             case (nil, nil): curve = nil
             default: throw ValidationError("--key and --server-key go together")
             }
-            Numerics.configureThreads(forWorkers: n)
             let settings = WorkerSettings(
                 endpoint: endpoint, name: name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", threads: n, curve: curve,
                 heartbeat: HeartbeatSettings(intervalMs: heartbeatMs), maxReconnectDelay: maxReconnectDelay,

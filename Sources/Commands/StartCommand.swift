@@ -53,7 +53,6 @@ struct StartCommand: ParsableCommand {
             } else if !allow.isEmpty {
                 throw ValidationError("--allow needs --curve-key: worker keys are checked only on a CURVE coordinator")
             }
-            Numerics.configureThreads(forWorkers: max(n, 1))
             if prof.candidates != nil {
                 guard let target = targetBpw ?? prof.targetBitsPerWeight else {
                     throw ValidationError("profile \(prof.name) allocates bits to a budget: give --target-bpw")

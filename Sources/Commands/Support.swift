@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Engine
 import Pipeline
-import COpenBLAS
 
 func stderr(_ s: String) {
     FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
@@ -14,14 +13,6 @@ func withCleanExit(_ body: () throws -> Void) throws {
     do { try body() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch {
         stderr("error: \(error)")
         throw ExitCode(1)
-    }
-}
-
-enum Numerics {
-    /// Workers run in parallel; OpenBLAS threads on top of them would only fight for the same cores and make
-    /// results depend on the thread count.
-    static func configureThreads(forWorkers n: Int) {
-        openblas_set_num_threads(1)
     }
 }
 

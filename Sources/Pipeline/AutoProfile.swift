@@ -23,6 +23,7 @@ public enum AutoProfile {
         guard let candidates = profile.candidates, !candidates.isEmpty else {
             throw JobError.invalid("profile \(profile.name) has no candidates: the auto allocation needs a candidate list")
         }
+        BLASThreads.useOne()
         var base = profile
         base.overrides = nil
         let plan = try JobPlan(checkpoint: checkpoint, profile: base)

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// Runs one task on a worker: the step itself, then its outputs written into the staging folder
@@ -10,9 +9,7 @@ public struct StepExecutor: Sendable {
     public init(source: TensorRowSource, stagingFolder: String) {
         self.source = source
         self.stagingFolder = stagingFolder
-        // One OpenBLAS thread: workers already run in parallel, and LAPACK's blocking (QR, SVD in COMPENSATE)
-        // follows the thread count, so a fixed count is what makes the bytes the same on every machine.
-        openblas_set_num_threads(1)
+        BLASThreads.useOne()
     }
 
     public func execute(_ task: TaskSpec) throws -> TaskOutcome {
