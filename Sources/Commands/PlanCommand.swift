@@ -35,14 +35,15 @@ struct PlanCommand: ParsableCommand {
             // What the coordinator holds before the first task goes out: the source headers, the plan, the scheduler.
             let source = try ModelSources.open(model)
             let plan = try JobPlan(source: source, profile: prof, layers: range)
-            let scheduler = JobScheduler(plan: plan)
+            // Planning runs no task, so an auto profile's allocation is never called here.
+            let scheduler = try JobScheduler(plan: plan, allocation: { _, _ in [:] })
             let seconds = Date().timeIntervalSince(started)
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             let r = Report(model: model, tensors: plan.assignments.count, quantizedTensors: plan.assignments.filter(\.isQuantized).count,
                            parameters: plan.totalParameters, quantizedParameters: plan.quantizedParameters, folders: plan.folders.count,
                            tasks: plan.taskCount, planningSeconds: seconds, peakResidentMegabytes: Double(usage.ru_maxrss) / 1024)
-            precondition(scheduler.readyCount == r.quantizedTensors, "every quantized tensor starts with its ANALYZE task")
+            precondition(scheduler.readyCount == r.quantizedTensors, "every quantized tensor starts with one task (ANALYZE, or MEASURE for auto)")
             if json {
                 print(String(decoding: try PackageJSON.encode(r), as: UTF8.self), terminator: "")
             } else {

@@ -53,18 +53,20 @@ struct StartCommand: ParsableCommand {
             } else if !allow.isEmpty {
                 throw ValidationError("--allow needs --curve-key: worker keys are checked only on a CURVE coordinator")
             }
+            var allocation: BitAllocation?
             if prof.candidates != nil {
                 guard let target = targetBpw ?? prof.targetBitsPerWeight else {
                     throw ValidationError("profile \(prof.name) allocates bits to a budget: give --target-bpw")
                 }
-                prof = try AutoAllocation.resolve(model: modelPath, profile: prof, targetBitsPerWeight: target, workers: max(n, 1),
-                                                  progress: { if !quiet { stderr("[uqcit] " + $0) } }).profile
+                prof.targetBitsPerWeight = target
+                allocation = try AutoAllocation.allocation(model: modelPath, profile: prof, targetBitsPerWeight: target,
+                                                           progress: { [quiet] in if !quiet { stderr("[uqcit] " + $0) } })
             } else if targetBpw != nil {
                 throw ValidationError("--target-bpw applies to a profile with candidates (auto), not to \(prof.name)")
             }
             if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(outPath)") }
             let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
-                                                      progress: !quiet, cluster: cluster))
+                                                      progress: !quiet, cluster: cluster, allocation: allocation))
             if json {
                 print(String(decoding: try PackageJSON.encode(s), as: UTF8.self), terminator: "")
             } else {

@@ -20,6 +20,11 @@ public struct Assembler {
 
     /// Writes the folder and returns a report per tensor in it.
     public func assemble(folder: String, results: TaskResults) throws -> [TensorReport] {
+        // An auto job's policies were chosen mid-job: lay the tensors out as they were quantized.
+        if let overrides = results.overrides, plan.profile.overrides == nil {
+            return try Assembler(plan: plan.applying(overrides), source: source, stagingFolder: stagingFolder, packageFolder: packageFolder)
+                .assemble(folder: folder, results: results)
+        }
         let dir = packageFolder + "/layers/" + folder
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var pieces: [Piece] = []

@@ -11,11 +11,14 @@ public struct JobOptions: Sendable {
     public var layers: ClosedRange<Int>?
     public var progress: Bool
     public var cluster: ClusterOptions
+    /// Required by a profile that allocates bits (auto): turns MEASURE results into per-tensor policies.
+    public var allocation: BitAllocation?
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
-                cluster: ClusterOptions = .init()) {
+                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
         self.cluster = cluster
+        self.allocation = allocation
     }
 }
 
@@ -56,7 +59,7 @@ public enum CompressionJob {
 
         let records = try Journal.read(path: out.journalFile).records
         let journal = try Journal(path: out.journalFile)
-        let scheduler = JobScheduler(plan: plan, maxAttempts: o.cluster.maxAttempts)
+        let scheduler = try JobScheduler(plan: plan, maxAttempts: o.cluster.maxAttempts, allocation: o.allocation)
         let resume = try ResumeState.replay(records, plan: plan, scheduler: scheduler, out: out, layers: layers, log: log)
         if records.isEmpty {
             try journal.append(.plan(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers, tasks: plan.taskCount))
@@ -78,7 +81,7 @@ public enum CompressionJob {
         defer { embedded.stopAndWait() }
 
         let assembler = Assembler(plan: plan, source: source, stagingFolder: out.stagingFolder, packageFolder: o.out)
-        let progress = ProgressReporter(totalTensors: plan.assignments.count, totalFolders: plan.folders.count, totalTasks: plan.taskCount,
+        let progress = ProgressReporter(totalTensors: plan.assignments.count, totalFolders: plan.folders.count,
                                         totalParameters: plan.quantizedParameters, enabled: o.progress)
         var reports: [String: [TensorReport]] = [:]
         try broker.run(scheduler, folderReady: { folder, results in
@@ -96,7 +99,7 @@ public enum CompressionJob {
         }, tick: { progress.update($0) })
         progress.update(scheduler.progress, force: true)
         let ordered = plan.folders.flatMap { reports[$0] ?? [] }
-        let metadata = try finish(o, source: source, plan: plan, reports: ordered, out: out)
+        let metadata = try finish(o, source: source, plan: scheduler.plan, reports: ordered, out: out)
         try journal.append(.final)
         let seconds = Date().timeIntervalSince(started)
         let run: [String: String] = ["seconds": String(format: "%.3f", seconds), "workers": String(o.workers),
@@ -148,7 +151,7 @@ public enum CompressionJob {
             source: .init(name: URL(fileURLWithPath: source.location).lastPathComponent, modelType: source.modelType,
                           architectures: source.architectures, parameters: plan.totalParameters, bytes: sourceBytes,
                           fingerprint: plan.sourceFingerprint, layers: o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }),
-            profile: .init(name: o.profile.name, sha256: o.profile.hash, settings: o.profile),
+            profile: .init(name: o.profile.name, sha256: o.profile.hash, settings: plan.profile),
             measured: measured)
         try AtomicFileWriter.write(PackageJSON.encode(meta), to: out.metadataFile)
         return meta

@@ -44,12 +44,32 @@ public struct JobPlan: Codable, Sendable {
     }
 
     /// Every task the job runs: per quantized tensor one ANALYZE, one QUANTIZE per tile, and a COMPENSATE when
-    /// its level asks for a low-rank residual.
+    /// its level asks for a low-rank residual; with a profile that allocates bits (auto), also one MEASURE per
+    /// quantized tensor first, and the COMPENSATE count is the one planned before the allocation.
     public var taskCount: Int {
         assignments.indices.reduce(0) { n, i in
             guard let p = assignments[i].policy else { return n }
-            return n + 1 + tileCount(i) + (p.compensationRank > 0 ? 1 : 0)
+            return n + 1 + tileCount(i) + (p.compensationRank > 0 ? 1 : 0) + (needsAllocation ? 1 : 0)
         }
+    }
+
+    /// The profile chooses each tensor's policy from measurements (auto) and has not chosen yet: the job begins
+    /// with MEASURE tasks, and ANALYZE waits for the allocation.
+    public var needsAllocation: Bool { profile.candidates != nil && profile.overrides == nil }
+
+    public func measureSpec(_ i: Int) -> MeasureSpec {
+        MeasureSpec(tensor: assignments[i].tensor, candidates: profile.candidates ?? [], rotation: profile.rotation.enabled,
+                    sampleRows: profile.rotation.sampleRows)
+    }
+
+    /// The plan with the allocation's per-tensor policies in place (and recorded in its profile).
+    public func applying(_ overrides: [String: LevelPolicy]) -> JobPlan {
+        var p = self
+        p.profile.overrides = overrides
+        for i in p.assignments.indices {
+            if let o = overrides[p.assignments[i].name] { p.assignments[i].policy = o }
+        }
+        return p
     }
 
     /// Package folders in order: embeddings, layer_000 ..., head.

@@ -18,22 +18,36 @@ public struct TaskResults: Sendable {
     public var analyses: [Int: AnalysisResult] = [:]
     public var tileResults: [Int: [Int: TileResult]] = [:]
     public var compensations: [Int: CompensationResult] = [:]
+    /// The auto allocation's per-tensor policies, once made: the assembler lays tensors out with these.
+    public var overrides: [String: LevelPolicy]?
 }
+
+/// Chooses per-tensor policies from every quantized tensor's MEASURE results (keyed by tensor index), for the
+/// plan as it stands before the choice. Deterministic: a resumed job calls it again and must get the same.
+public typealias BitAllocation = @Sendable (_ measurements: [Int: [CandidateMeasurement]], _ plan: JobPlan) throws -> [String: LevelPolicy]
 
 /// Counters for progress lines, copied out of the scheduler's thread.
 public struct JobProgress: Sendable {
     public var tensorsDone = 0
     public var parametersDone = 0
     public var tasksDone = 0
+    /// All tasks of the job as far as known: an auto job's COMPENSATE tasks are known only after its allocation.
+    public var tasksTotal = 0
     public var workersAlive = 0
 }
 
 /// The job's state machine, independent of any transport: which tasks are ready, leased, finished; the
-/// dependency order ANALYZE -> QUANTIZE tiles -> COMPENSATE; attempts and requeues; folders ready to assemble.
+/// dependency order [MEASURE for all, then the allocation ->] ANALYZE -> QUANTIZE tiles -> COMPENSATE; attempts
+/// and requeues; folders ready to assemble.
 /// Not thread-safe: one thread owns it (the broker's).
 public final class JobScheduler: @unchecked Sendable {
-    public let plan: JobPlan
+    /// The plan; with an auto profile its policies are replaced once, when the allocation is made.
+    public private(set) var plan: JobPlan
     public let maxAttempts: Int
+    private let allocation: BitAllocation?
+    private var measurements: [Int: [CandidateMeasurement]] = [:]
+    private let quantizedTensors: Int
+    private var tasksTotal: Int
 
     public private(set) var results = TaskResults()
     public private(set) var attempts: [String: Int] = [:]
@@ -50,14 +64,21 @@ public final class JobScheduler: @unchecked Sendable {
     private var folderRemaining: [String: Int] = [:]
     private var foldersReady: [String] = []
 
-    public init(plan: JobPlan, maxAttempts: Int = 3) {
+    /// `allocation` is required when the plan still needs one (an auto profile).
+    public init(plan: JobPlan, maxAttempts: Int = 3, allocation: BitAllocation? = nil) throws(JobError) {
+        guard !plan.needsAllocation || allocation != nil else {
+            throw .invalid("profile \(plan.profile.name) allocates bits to a budget: give it a target (--target-bpw)")
+        }
         self.plan = plan
         self.maxAttempts = maxAttempts
+        self.allocation = allocation
+        quantizedTensors = plan.assignments.filter(\.isQuantized).count
+        tasksTotal = plan.taskCount
         tensorDone = plan.assignments.map { !$0.isQuantized }
         for f in plan.folders { folderRemaining[f] = 0 }
         for (i, a) in plan.assignments.enumerated() where a.isQuantized {
             folderRemaining[a.folder, default: 0] += 1
-            enqueue(.analyzeTask(i, plan.analyzeSpec(i)))
+            enqueue(plan.needsAllocation ? .measureTask(i, plan.measureSpec(i)) : .analyzeTask(i, plan.analyzeSpec(i)))
         }
         for f in plan.folders where folderRemaining[f] == 0 { foldersReady.append(f) }
     }
@@ -66,7 +87,7 @@ public final class JobScheduler: @unchecked Sendable {
     public var readyCount: Int { pending.count }
     public var tensorsDone: Int { tensorDone.filter { $0 }.count }
     public var progress: JobProgress {
-        JobProgress(tensorsDone: tensorsDone, parametersDone: parametersDone, tasksDone: completedTasks)
+        JobProgress(tensorsDone: tensorsDone, parametersDone: parametersDone, tasksDone: completedTasks, tasksTotal: tasksTotal)
     }
 
     private func enqueue(_ t: TaskSpec) {
@@ -98,27 +119,42 @@ public final class JobScheduler: @unchecked Sendable {
     /// The spec of a task that is ready to lease, if it is.
     public func readyTask(_ id: String) -> TaskSpec? { pending[id] }
 
-    /// Records a finished task. Returns false for a late or duplicate result, which is ignored.
+    /// Records a finished task. Returns false for a late or duplicate result, which is ignored. Throws when the
+    /// last MEASURE result makes the allocation and it fails (a budget below the cheapest candidates).
     @discardableResult
-    public func complete(_ o: TaskOutcome) -> Bool {
+    public func complete(_ o: TaskOutcome) throws(JobError) -> Bool {
         guard let t = running.removeValue(forKey: o.taskId) else { return false }
-        apply(t, o)
+        try apply(t, o)
         return true
     }
 
     /// Applies an outcome known from the journal to a task that is ready and was never leased in this process
     /// (resume). Returns false when the task is not ready, e.g. its predecessor was not restored.
     @discardableResult
-    public func restore(_ o: TaskOutcome) -> Bool {
+    public func restore(_ o: TaskOutcome) throws(JobError) -> Bool {
         guard let t = pending.removeValue(forKey: o.taskId) else { return false }
-        apply(t, o)
+        try apply(t, o)
         return true
     }
 
-    private func apply(_ t: TaskSpec, _ o: TaskOutcome) {
+    private func apply(_ t: TaskSpec, _ o: TaskOutcome) throws(JobError) {
         completedTasks += 1
         let i = t.tensorIndex
         switch t.kind {
+        case .measure:
+            measurements[i] = o.measurements!
+            if measurements.count == quantizedTensors {
+                let overrides: [String: LevelPolicy]
+                do { overrides = try allocation!(measurements, plan) } catch {
+                    throw .invalid("the bit allocation failed: \(error)")
+                }
+                plan = plan.applying(overrides)
+                results.overrides = overrides
+                // The resolved plan counts its own tasks; the MEASURE tasks that led to it are done already.
+                tasksTotal = plan.taskCount + quantizedTensors
+                measurements = [:]
+                for (k, a) in plan.assignments.enumerated() where a.isQuantized { enqueue(.analyzeTask(k, plan.analyzeSpec(k))) }
+            }
         case .analyze:
             let a = o.analysis!
             results.analyses[i] = a

@@ -5,7 +5,6 @@ import Foundation
 public final class ProgressReporter: @unchecked Sendable {
     let totalTensors: Int
     let totalFolders: Int
-    let totalTasks: Int
     let totalParameters: Int
     let enabled: Bool
     let start = Date()
@@ -13,8 +12,8 @@ public final class ProgressReporter: @unchecked Sendable {
     /// Set by the thread that assembles folders, which is also the one that calls `update`.
     var foldersDone = 0
 
-    public init(totalTensors: Int, totalFolders: Int, totalTasks: Int, totalParameters: Int, enabled: Bool) {
-        self.totalTensors = totalTensors; self.totalFolders = totalFolders; self.totalTasks = totalTasks
+    public init(totalTensors: Int, totalFolders: Int, totalParameters: Int, enabled: Bool) {
+        self.totalTensors = totalTensors; self.totalFolders = totalFolders
         self.totalParameters = totalParameters; self.enabled = enabled
     }
 
@@ -27,7 +26,7 @@ public final class ProgressReporter: @unchecked Sendable {
         let rate = t > 0 ? Double(p.parametersDone) / t : 0
         let eta = rate > 0 ? Double(totalParameters - p.parametersDone) / rate : 0
         let line = String(format: "[uqcit] layers %d/%d  tensors %d/%d  tasks %d/%d  params %@/%@  %@ params/s  ETA %@  workers %d",
-                          foldersDone, totalFolders, p.tensorsDone, totalTensors, p.tasksDone, totalTasks,
+                          foldersDone, totalFolders, p.tensorsDone, totalTensors, p.tasksDone, p.tasksTotal,
                           Self.count(p.parametersDone), Self.count(totalParameters),
                           Self.count(Int(rate)), Self.duration(eta), p.workersAlive)
         FileHandle.standardError.write((line + "\n").data(using: .utf8)!)

@@ -23,7 +23,7 @@ public struct AblationOptions: Sendable {
 /// from its bytes) and run through the runtime against the reference; baselines and noise need no package.
 public enum AblationStudy {
     public static func run(_ o: AblationOptions) throws -> AblationReport {
-        let say: (String) -> Void = { if o.progress { FileHandle.standardError.write(("[ablate] " + $0 + "\n").data(using: .utf8)!) } }
+        let say: @Sendable (String) -> Void = { [progress = o.progress] in if progress { FileHandle.standardError.write(("[ablate] " + $0 + "\n").data(using: .utf8)!) } }
         try FileManager.default.createDirectory(atPath: o.out + "/packages", withIntermediateDirectories: true)
         let design = try ProfileLoader.load("uqcit")
         let checkpoint = try Checkpoint(folder: o.model)
@@ -32,10 +32,11 @@ public enum AblationStudy {
         let original = try CheckpointWeights(folder: o.model)
         var rows: [AblationReport.Row] = []
 
-        func package(_ name: String, _ group: String, _ description: String, _ profile: Profile) throws -> PackageMetadata {
+        func package(_ name: String, _ group: String, _ description: String, _ profile: Profile, allocation: BitAllocation? = nil) throws -> PackageMetadata {
             let dir = o.out + "/packages/" + name
             try? FileManager.default.removeItem(atPath: dir)
-            let s = try CompressionJob.run(JobOptions(model: o.model, out: dir, profile: profile, workers: o.workers, progress: false))
+            let s = try CompressionJob.run(JobOptions(model: o.model, out: dir, profile: profile, workers: o.workers, progress: false,
+                                                      allocation: allocation))
             let q = try probe.measure(PackageWeights(path: dir))
             rows.append(.init(name: name, group: group, description: description, bitsPerWeight: s.metadata.measured.bitsPerWeightLayersFolder, quality: q))
             say(String(format: "%@: %.3f bpw, quality %.5f", name, s.metadata.measured.bitsPerWeightLayersFolder, q.quality))
@@ -88,8 +89,11 @@ public enum AblationStudy {
         var targets: [Double] = []
         for t in [4.0, 3.0] + rtnBits where !targets.contains(where: { abs($0 - t) < 0.01 }) { targets.append(t) }
         for target in targets {
-            let r = try AutoAllocation.resolve(model: o.model, profile: auto, targetBitsPerWeight: target, workers: o.workers, calibration: o.eval, progress: say)
-            _ = try package(String(format: "auto-%.3f", target), "auto", String(format: "measured per-tensor allocation to %.3f bits per weight", target), r.profile)
+            var p = auto
+            p.targetBitsPerWeight = target
+            let allocation = try AutoAllocation.allocation(model: o.model, profile: auto, targetBitsPerWeight: target, calibration: o.eval, progress: say)
+            _ = try package(String(format: "auto-%.3f", target), "auto", String(format: "measured per-tensor allocation to %.3f bits per weight", target),
+                            p, allocation: allocation)
         }
 
         // Level dominance: one level at a time with the design's pattern.

@@ -24,7 +24,7 @@ final class SyntheticSourceTests: XCTestCase {
         for source in [llama, deepseek] as [ModelSource] {
             let started = Date()
             let plan = try JobPlan(source: source, profile: profile)
-            let scheduler = JobScheduler(plan: plan)
+            let scheduler = try JobScheduler(plan: plan)
             XCTAssertLessThan(Date().timeIntervalSince(started), 10, "planning \(source.location)")
             let expected = plan.assignments.indices.reduce(0) { n, i in
                 guard let p = plan.assignments[i].policy else { return n }

@@ -4,28 +4,50 @@ import Foundation
 @testable import Pipeline
 @testable import Engine
 
-/// The auto profile on the real tiny-llama: the package meets the budget counted from its bytes, and the
-/// allocation is the same every time (a resumed job must find the same profile).
+/// The auto profile on the real tiny-llama, through the job's own MEASURE tasks: the package meets the budget
+/// counted from its bytes, and the same job gives the same bytes with one or two workers.
 final class AutoAllocationTests: XCTestCase {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let model = URL(fileURLWithPath: repo + "/../shared/models/tiny-llama-bytes").standardized.path
 
+    func files(_ root: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for case let rel as String in FileManager.default.enumerator(atPath: root)! where !rel.hasPrefix(".uqcit") {
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
+            if !isDir.boolValue { out[rel] = FileManager.default.contents(atPath: root + "/" + rel)! }
+        }
+        return out
+    }
+
     func testAutoMeetsTheBudgetAndIsDeterministic() throws {
-        let auto = try ProfileLoader.load(Self.repo + "/cluster-config/profiles/auto.yaml")
-        let a = try AutoAllocation.resolve(model: Self.model, profile: auto, targetBitsPerWeight: 3.5, workers: 2)
-        let b = try AutoAllocation.resolve(model: Self.model, profile: auto, targetBitsPerWeight: 3.5, workers: 2)
-        XCTAssertEqual(a.profile.overrides, b.profile.overrides)
-        XCTAssertEqual(a.profile.hash, b.profile.hash)
-        let out = NSTemporaryDirectory() + "uqcit-auto-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let s = try CompressionJob.run(JobOptions(model: Self.model, out: out, profile: a.profile, workers: 2, progress: false))
+        var auto = try ProfileLoader.load(Self.repo + "/cluster-config/profiles/auto.yaml")
+        auto.targetBitsPerWeight = 3.5
+        let allocation = try AutoAllocation.allocation(model: Self.model, profile: auto, targetBitsPerWeight: 3.5)
+        let a = NSTemporaryDirectory() + "uqcit-auto-\(UUID().uuidString)", b = a + "-2"
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        let s = try CompressionJob.run(JobOptions(model: Self.model, out: a, profile: auto, workers: 1, progress: false, allocation: allocation))
+        _ = try CompressionJob.run(JobOptions(model: Self.model, out: b, profile: auto, workers: 2, progress: false, allocation: allocation))
+        XCTAssertEqual(try files(a), try files(b), "the same auto job with one and two workers")
+
         let bpw = s.metadata.measured.bitsPerWeightLayersFolder
         XCTAssertLessThanOrEqual(bpw, 3.5)
         XCTAssertGreaterThan(bpw, 3.3, "the allocation should use most of the budget")
+        XCTAssertEqual(s.tasks, 30 + 64, "one MEASURE per quantized tensor, then the usual tasks")
         // The head moves the output most (measured sensitivity): it must not get fewer bits than the median weight.
-        let chosen = a.profile.overrides!
+        let chosen = try XCTUnwrap(s.metadata.profile.settings.overrides)
+        XCTAssertEqual(chosen.count, 30)
         let bits = { (p: LevelPolicy) in Double(p.high.bits) * p.highFraction + Double(p.low.bits) * (1 - p.highFraction) }
         let sorted = chosen.values.map(bits).sorted()
         XCTAssertGreaterThanOrEqual(bits(chosen["lm_head.weight"]!), sorted[sorted.count / 2])
+    }
+
+    func testAutoWithoutATargetIsRefused() throws {
+        let auto = try ProfileLoader.load(Self.repo + "/cluster-config/profiles/auto.yaml")
+        let out = NSTemporaryDirectory() + "uqcit-auto-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        XCTAssertThrowsError(try CompressionJob.run(JobOptions(model: Self.model, out: out, profile: auto, workers: 1, progress: false))) {
+            XCTAssertTrue("\($0)".contains("--target-bpw"), "\($0)")
+        }
     }
 }

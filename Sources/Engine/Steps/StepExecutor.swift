@@ -16,6 +16,8 @@ public struct StepExecutor: Sendable {
         let start = Date()
         var outcome = TaskOutcome(taskId: task.id, outputs: [], seconds: 0)
         switch task.kind {
+        case .measure:
+            outcome.measurements = try MeasureStep.run(task.measure!, source: source)
         case .analyze:
             outcome.analysis = try AnalyzeStep.run(task.analyze!, source: source)
         case .quantize:

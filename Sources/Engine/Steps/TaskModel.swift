@@ -1,7 +1,7 @@
 /// The unit of work a coordinator hands to a worker. Specs are plain values, so the same task runs in-process
 /// or on another machine (its JSON travels in the protocol's TaskAssignment.parameters).
 public enum TaskKind: String, Codable, Sendable {
-    case analyze, quantize, compensate
+    case measure, analyze, quantize, compensate
 }
 
 public struct TaskSpec: Codable, Sendable, Equatable {
@@ -12,7 +12,11 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var analyze: AnalyzeSpec?
     public var quantize: QuantizeSpec?
     public var compensate: CompensateSpec?
+    public var measure: MeasureSpec?
 
+    public static func measureTask(_ i: Int, _ s: MeasureSpec) -> TaskSpec {
+        TaskSpec(id: "M\(i)", kind: .measure, tensorIndex: i, tile: nil, measure: s)
+    }
     public static func analyzeTask(_ i: Int, _ s: AnalyzeSpec) -> TaskSpec {
         TaskSpec(id: "A\(i)", kind: .analyze, tensorIndex: i, tile: nil, analyze: s)
     }
@@ -42,14 +46,17 @@ public struct TaskOutcome: Codable, Sendable, Equatable {
     public var analysis: AnalysisResult?
     public var tile: TileResult?
     public var compensation: CompensationResult?
+    public var measurements: [CandidateMeasurement]?
     public var outputs: [TaskOutputFile]
     public var seconds: Double
 
-    public init(taskId: String, analysis: AnalysisResult? = nil, tile: TileResult? = nil, compensation: CompensationResult? = nil, outputs: [TaskOutputFile], seconds: Double) {
+    public init(taskId: String, analysis: AnalysisResult? = nil, tile: TileResult? = nil, compensation: CompensationResult? = nil,
+                measurements: [CandidateMeasurement]? = nil, outputs: [TaskOutputFile], seconds: Double) {
         self.taskId = taskId
         self.analysis = analysis
         self.tile = tile
         self.compensation = compensation
+        self.measurements = measurements
         self.outputs = outputs
         self.seconds = seconds
     }

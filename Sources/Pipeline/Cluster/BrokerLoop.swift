@@ -240,7 +240,7 @@ final class BrokerLoop {
             }
         }
         try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome))
-        scheduler.complete(outcome)
+        try scheduler.complete(outcome)
     }
 
     private func failed(_ id: [UInt8], _ f: Uqcit_V1_TaskFailed) throws {

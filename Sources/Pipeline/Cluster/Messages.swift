@@ -33,8 +33,8 @@ enum Messages {
         var a = Uqcit_V1_TaskAssignment()
         a.taskID = task.id
         a.attempt = UInt32(attempt)
-        a.kind = switch task.kind { case .analyze: .analyze; case .quantize: .quantize; case .compensate: .compensate }
-        let t = task.analyze?.tensor ?? task.quantize?.tensor ?? task.compensate!.tensor
+        a.kind = switch task.kind { case .measure: .measure; case .analyze: .analyze; case .quantize: .quantize; case .compensate: .compensate }
+        let t = task.measure?.tensor ?? task.analyze?.tensor ?? task.quantize?.tensor ?? task.compensate!.tensor
         var ref = Uqcit_V1_SourceRef()
         ref.file = t.shard; ref.tensor = t.name; ref.dtype = t.entry.dtype.rawValue
         ref.offset = UInt64(t.entry.begin); ref.length = UInt64(t.entry.end - t.entry.begin)

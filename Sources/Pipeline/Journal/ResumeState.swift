@@ -35,7 +35,7 @@ struct ResumeState {
                 log("task \(task): its staged output does not match the journal; it will run again")
                 continue
             }
-            if scheduler.restore(outcome) { state.restoredTasks += 1 }
+            if try scheduler.restore(outcome) { state.restoredTasks += 1 }
         }
         return state
     }

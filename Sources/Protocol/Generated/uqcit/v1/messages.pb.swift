@@ -45,6 +45,9 @@ public nonisolated enum Uqcit_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseIterabl
   case analyze // = 1
   case quantize // = 2
   case compensate // = 3
+
+  /// the auto profile's measurement of candidate formats on one tensor
+  case measure // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -57,6 +60,7 @@ public nonisolated enum Uqcit_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseIterabl
     case 1: self = .analyze
     case 2: self = .quantize
     case 3: self = .compensate
+    case 4: self = .measure
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -67,6 +71,7 @@ public nonisolated enum Uqcit_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseIterabl
     case .analyze: return 1
     case .quantize: return 2
     case .compensate: return 3
+    case .measure: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -77,6 +82,7 @@ public nonisolated enum Uqcit_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseIterabl
     .analyze,
     .quantize,
     .compensate,
+    .measure,
   ]
 
 }
@@ -447,7 +453,7 @@ public nonisolated struct Uqcit_V1_ChunkAck: Sendable {
 fileprivate nonisolated let _protobuf_package = "uqcit.v1"
 
 nonisolated extension Uqcit_V1_TaskKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_ANALYZE\0\u{1}TASK_KIND_QUANTIZE\0\u{1}TASK_KIND_COMPENSATE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_ANALYZE\0\u{1}TASK_KIND_QUANTIZE\0\u{1}TASK_KIND_COMPENSATE\0\u{1}TASK_KIND_MEASURE\0")
 }
 
 nonisolated extension Uqcit_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
