@@ -8,7 +8,7 @@ public enum AutoAllocation {
     public static func allocation(model: String, profile: Profile, targetBitsPerWeight target: Double, calibration: String? = nil,
                                   progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> BitAllocation {
         let sensitivity = try Sensitivity.weights(model: model, profile: profile, calibration: calibration, progress: progress)
-        if sensitivity == nil { progress("no runtime for this architecture: tensors weighted by size, not by measured sensitivity") }
+        if sensitivity == nil { progress("no sensitivity pass for this model: tensors weighted by size, not by measured sensitivity") }
         return AutoProfile.allocation(targetBitsPerWeight: target, sensitivity: sensitivity, report: progress)
     }
 }

@@ -10,12 +10,20 @@ import Runtime
 /// what lets the `auto` allocation spend bits where the output needs them, not where the weights are largest.
 public enum Sensitivity {
     public static let epsilon = 0.1
+    /// Above this many parameters a forward pass on the coordinator costs more than it is worth: tensors are then
+    /// weighted by size. (Per-layer calibration on the workers would be the way at that scale.)
+    public static let maxParameters = 3_000_000_000
 
     /// Per-tensor weights for BitAllocator (a_role * parameters), or nil when the runtime cannot run this model.
     public static func weights(model: String, profile: Profile, calibration: String?, windows: Int = 8,
                                progress: (String) -> Void = { _ in }) throws -> [String: Double]? {
+        guard !model.hasPrefix("synthetic:") else { return nil }
         let checkpoint = try Checkpoint(folder: model)
         guard ["llama", "mistral", "qwen2", "bert"].contains(checkpoint.modelType) else { return nil }
+        guard checkpoint.parameterCount <= maxParameters else {
+            progress("\(checkpoint.parameterCount) parameters: no sensitivity pass on the coordinator")
+            return nil
+        }
         let plan = try JobPlan(checkpoint: checkpoint, profile: profile)
         let probe = try QualityProbe(reference: model, eval: calibration, maxWindows: windows, calibration: true)
         let original = try CheckpointWeights(folder: model)
