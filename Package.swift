@@ -64,13 +64,15 @@ let package = Package(
         .executableTarget(name: "worker", dependencies: ["Commands"], path: "Sources/Worker"),
         .executableTarget(name: "uqcit", dependencies: ["Commands"], path: "Sources/UQCIT"),
 
+        // Paths to the checkout, the shared models and package comparisons, for every test target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], path: "Tests/EngineTests"),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Pipeline", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Commands", "Engine", "Validation"], path: "Tests/PipelineTests"),
+        .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Engine"], path: "Tests/ValidationTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Commands", "Engine", "Validation"], path: "Tests/PipelineTests"),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
-        .testTarget(name: "ClusterTests", dependencies: ["Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
+        .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
     ]
 )

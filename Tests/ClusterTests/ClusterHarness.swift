@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import COpenBLAS
 @testable import Engine
 @testable import Pipeline
@@ -7,8 +8,8 @@ import COpenBLAS
 /// Real coordinator and worker processes for the tests: the executables built next to this test bundle,
 /// tiny-llama from ../shared/models, output in fresh temporary folders.
 enum Cluster {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let tinyLlama = URL(fileURLWithPath: repoRoot + "/../shared/models/tiny-llama-bytes").standardized.path
+    static let repoRoot = TestPaths.repoRoot
+    static let tinyLlama = TestPaths.tinyLlama
 
     /// The folder holding the test bundle, where SwiftPM also puts the `coordinator` and `worker` executables.
     static let productsFolder: String = {
@@ -19,9 +20,7 @@ enum Cluster {
         return dir.path
     }()
 
-    static func temporaryFolder(_ tag: String) -> String {
-        NSTemporaryDirectory() + "uqcit-cluster-\(tag)-\(UUID().uuidString)"
-    }
+    static func temporaryFolder(_ tag: String) -> String { TestPaths.temporaryFolder("cluster-" + tag) }
 
     /// The package of the embedded single-worker run, made once per test process; relative path -> bytes.
     nonisolated(unsafe) private static var referenceFiles: [String: Data]?
@@ -37,17 +36,7 @@ enum Cluster {
         return referenceFiles!
     }
 
-    /// Every file of a package except the job state folder.
-    static func packageFiles(_ root: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let fm = FileManager.default
-        for case let rel as String in fm.enumerator(atPath: root)! where !rel.hasPrefix(".uqcit") {
-            var isDir: ObjCBool = false
-            fm.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
-            if !isDir.boolValue { out[rel] = fm.contents(atPath: root + "/" + rel)! }
-        }
-        return out
-    }
+    static func packageFiles(_ root: String) throws -> [String: Data] { try TestPaths.packageFiles(root) }
 
     static func assertIdenticalToReference(_ package: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = try reference(), got = try packageFiles(package)

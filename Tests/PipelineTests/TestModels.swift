@@ -1,34 +1,17 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Engine
 @testable import Pipeline
 
 /// The real models in ../shared/models (beside the repository), and small synthetic checkpoints.
 enum TestModels {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let sharedModels = URL(fileURLWithPath: repoRoot + "/../shared/models").standardized.path
-    static var tinyLlama: String { sharedModels + "/tiny-llama-bytes" }
-    static var miniLM: String { sharedModels + "/all-MiniLM-L6-v2" }
+    static var tinyLlama: String { TestPaths.tinyLlama }
+    static var miniLM: String { TestPaths.miniLM }
 
-    static func profile(_ name: String) throws -> Profile {
-        try ProfileLoader.load(repoRoot + "/cluster-config/profiles/" + name + ".yaml")
-    }
-
-    static func temporaryFolder(_ tag: String) -> String {
-        NSTemporaryDirectory() + "uqcit-\(tag)-\(UUID().uuidString)"
-    }
-
-    /// Every file under `root` except the job state folder, relative path -> bytes.
-    static func packageFiles(_ root: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let fm = FileManager.default
-        for case let rel as String in fm.enumerator(atPath: root)! where !rel.hasPrefix(".uqcit") {
-            var isDir: ObjCBool = false
-            fm.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
-            if !isDir.boolValue { out[rel] = fm.contents(atPath: root + "/" + rel)! }
-        }
-        return out
-    }
+    static func profile(_ name: String) throws -> Profile { try ProfileLoader.load(TestPaths.profilePath(name)) }
+    static func temporaryFolder(_ tag: String) -> String { TestPaths.temporaryFolder(tag) }
+    static func packageFiles(_ root: String) throws -> [String: Data] { try TestPaths.packageFiles(root) }
 
     /// A llama-named checkpoint with random weights; `poison` puts a NaN into one tensor.
     static func synthetic(at dir: String, hidden: Int = 64, layers: Int = 1, poison: String? = nil) throws {

@@ -1,23 +1,17 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Engine
 @testable import Runtime
 
 /// Paths to the real models beside the repository (../shared/models) and to this target's fixtures.
 enum RuntimeTestPaths {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let sharedModels = URL(fileURLWithPath: repoRoot + "/../shared/models").standardized.path
-    static var tinyLlama: String { sharedModels + "/tiny-llama-bytes" }
-    static var miniLM: String { sharedModels + "/all-MiniLM-L6-v2" }
+    static var tinyLlama: String { TestPaths.tinyLlama }
+    static var miniLM: String { TestPaths.miniLM }
     static var fixtures: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures" }
 
-    static func profile(_ name: String) throws -> Profile {
-        try ProfileLoader.load(repoRoot + "/cluster-config/profiles/" + name + ".yaml")
-    }
-
-    static func temporaryFolder(_ tag: String) -> String {
-        NSTemporaryDirectory() + "uqcit-runtime-\(tag)-\(UUID().uuidString)"
-    }
+    static func profile(_ name: String) throws -> Profile { try ProfileLoader.load(TestPaths.profilePath(name)) }
+    static func temporaryFolder(_ tag: String) -> String { TestPaths.temporaryFolder("runtime-" + tag) }
 
     static func requireModel(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path + "/config.json") else {

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Foundation
 @testable import Validation
 @testable import Pipeline
@@ -7,28 +8,17 @@ import Foundation
 /// The auto profile on the real tiny-llama, through the job's own MEASURE tasks: the package meets the budget
 /// counted from its bytes, and the same job gives the same bytes with one or two workers.
 final class AutoAllocationTests: XCTestCase {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let model = URL(fileURLWithPath: repo + "/../shared/models/tiny-llama-bytes").standardized.path
-
-    func files(_ root: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        for case let rel as String in FileManager.default.enumerator(atPath: root)! where !rel.hasPrefix(".uqcit") {
-            var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
-            if !isDir.boolValue { out[rel] = FileManager.default.contents(atPath: root + "/" + rel)! }
-        }
-        return out
-    }
+    static let model = TestPaths.tinyLlama
 
     func testAutoMeetsTheBudgetAndIsDeterministic() throws {
-        var auto = try ProfileLoader.load(Self.repo + "/cluster-config/profiles/auto.yaml")
+        var auto = try ProfileLoader.load(TestPaths.profilePath("auto"))
         auto.targetBitsPerWeight = 3.5
         let allocation = try AutoAllocation.allocation(model: Self.model, profile: auto, targetBitsPerWeight: 3.5)
-        let a = NSTemporaryDirectory() + "uqcit-auto-\(UUID().uuidString)", b = a + "-2"
+        let a = TestPaths.temporaryFolder("auto"), b = TestPaths.temporaryFolder("auto")
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
         let s = try CompressionJob.run(JobOptions(model: Self.model, out: a, profile: auto, workers: 1, progress: false, allocation: allocation))
         _ = try CompressionJob.run(JobOptions(model: Self.model, out: b, profile: auto, workers: 2, progress: false, allocation: allocation))
-        XCTAssertEqual(try files(a), try files(b), "the same auto job with one and two workers")
+        XCTAssertEqual(try TestPaths.packageFiles(a), try TestPaths.packageFiles(b), "the same auto job with one and two workers")
 
         let bpw = s.metadata.measured.bitsPerWeightLayersFolder
         XCTAssertLessThanOrEqual(bpw, 3.5)
@@ -43,8 +33,8 @@ final class AutoAllocationTests: XCTestCase {
     }
 
     func testAutoWithoutATargetIsRefused() throws {
-        let auto = try ProfileLoader.load(Self.repo + "/cluster-config/profiles/auto.yaml")
-        let out = NSTemporaryDirectory() + "uqcit-auto-\(UUID().uuidString)"
+        let auto = try ProfileLoader.load(TestPaths.profilePath("auto"))
+        let out = TestPaths.temporaryFolder("auto")
         defer { try? FileManager.default.removeItem(atPath: out) }
         XCTAssertThrowsError(try CompressionJob.run(JobOptions(model: Self.model, out: out, profile: auto, workers: 1, progress: false))) {
             XCTAssertTrue("\($0)".contains("--target-bpw"), "\($0)")
