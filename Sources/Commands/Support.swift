@@ -10,7 +10,11 @@ func stderr(_ s: String) {
 /// Errors from the engine already name the file, tensor or peer: print them plainly and exit non-zero,
 /// instead of ArgumentParser's usage dump.
 func withCleanExit(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch {
+    do { try body() } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch let e as ValidationError {
+        // A bad combination of options found while running: the message says which; a usage dump would not.
+        stderr("error: \(e.message)")
+        throw ExitCode.validationFailure
+    } catch {
         stderr("error: \(error)")
         throw ExitCode(1)
     }
