@@ -1,0 +1,8 @@
+// PLACEHOLDER: replaced by the real unit.
+public enum GGMLQ4_1: GGMLBlockCodec {
+    public static let blockElements = 32
+    public static let blockBytes = 20
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ4_1 not implemented") }
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ4_1 not implemented") }
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLQ4_1 not implemented") }
+}

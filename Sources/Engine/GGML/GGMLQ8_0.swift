@@ -1,0 +1,8 @@
+// PLACEHOLDER: replaced by the real unit.
+public enum GGMLQ8_0: GGMLBlockCodec {
+    public static let blockElements = 32
+    public static let blockBytes = 34
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ8_0 not implemented") }
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ8_0 not implemented") }
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLQ8_0 not implemented") }
+}
