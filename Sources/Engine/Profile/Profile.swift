@@ -21,14 +21,22 @@ public struct LevelPolicy: Codable, Sendable, Equatable {
     /// How the high share is chosen: by importance (default), or "random" (a seeded draw of the same share:
     /// the ablation that keeps the bits and drops the concentration on important channels).
     public var allocation: String?
+    /// Store the whole tensor in this ggml block format instead of the high and low shares (GGUF profiles):
+    /// rows of llama.cpp blocks, exported to GGUF as they are.
+    public var ggml: GGMLType?
 
     enum CodingKeys: String, CodingKey {
-        case pattern, high, low
+        case pattern, high, low, ggml
         case highFraction = "high_fraction", highGroupSize = "high_group_size", lowGroupSize = "low_group_size"
         case compensationRank = "compensation_rank", symmetricLow = "symmetric_low", allocation
     }
 
-    public init(pattern: String, high: QuantFormat, low: QuantFormat, highFraction: Double, highGroupSize: Int? = nil, lowGroupSize: Int? = nil, compensationRank: Int, symmetricLow: Bool? = nil, allocation: String? = nil) {
+    /// A whole tensor in one ggml type: no high share, no compensation.
+    public static func ggml(_ type: GGMLType) -> LevelPolicy {
+        LevelPolicy(pattern: type.rawValue, high: .fp16, low: .fp16, highFraction: 0, compensationRank: 0, ggml: type)
+    }
+
+    public init(pattern: String, high: QuantFormat, low: QuantFormat, highFraction: Double, highGroupSize: Int? = nil, lowGroupSize: Int? = nil, compensationRank: Int, symmetricLow: Bool? = nil, allocation: String? = nil, ggml: GGMLType? = nil) {
         self.pattern = pattern
         self.high = high
         self.low = low
@@ -38,6 +46,7 @@ public struct LevelPolicy: Codable, Sendable, Equatable {
         self.compensationRank = compensationRank
         self.symmetricLow = symmetricLow
         self.allocation = allocation
+        self.ggml = ggml
     }
 }
 
@@ -101,9 +110,12 @@ public struct Profile: Codable, Sendable, Equatable {
     public var targetBitsPerWeight: Double?
     /// The `auto` profile's menu of per-tensor policies.
     public var candidates: [LevelPolicy]?
+    /// GGUF profiles: choose every tensor's ggml type as llama-quantize does for this mix (e.g. Q4_K_M).
+    public var ggufMix: GGUFMix?
 
     enum CodingKeys: String, CodingKey {
         case name, description, granularity, rotation, clusters, levels, roles, overrides, candidates
+        case ggufMix = "gguf_mix"
         case tileElements = "tile_elements", keepSource = "keep_source", targetBitsPerWeight = "target_bits_per_weight"
     }
 

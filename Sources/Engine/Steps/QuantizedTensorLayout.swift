@@ -29,6 +29,8 @@ public struct QuantizedTensorLayout: Codable, Sendable, Equatable {
     /// Element granularity: format of the sparse outliers (fp16 or int8 with one scale per row).
     public var sparseFormat: QuantFormat?
     public var compensationRank: Int
+    /// The whole tensor as rows of ggml blocks of this type ("ggml.blocks"); `low` then only records the columns.
+    public var ggml: GGMLType?
 
     public var halfIsBF16: Bool { sourceDType == .bf16 }
 
@@ -42,6 +44,7 @@ public struct QuantizedTensorLayout: Codable, Sendable, Equatable {
         granularity = spec.granularity
         rotation = spec.analysis.rotation
         compensationRank = p.compensationRank
+        ggml = p.ggml
         let lowSymmetric = p.symmetricLow ?? p.low.isSymmetric
         switch spec.granularity {
         case .channel:

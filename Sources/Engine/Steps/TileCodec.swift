@@ -6,6 +6,7 @@ public enum TileCodec {
     public static func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, layout: QuantizedTensorLayout,
                               elementThreshold: Float?, clusters: [[Int]]) -> [NamedArray] {
         let cols = layout.columns
+        if let type = layout.ggml { return [encodeGGML(x, rows: rows, cols: cols, type: type)] }
         switch layout.granularity {
         case .channel:
             var arrays: [NamedArray] = []
@@ -25,6 +26,7 @@ public enum TileCodec {
     /// Decodes `rows` rows into `out` (rows * columns floats, rotated basis).
     public static func decode(_ arrays: [String: NamedArray], rows: Int, layout: QuantizedTensorLayout, into out: UnsafeMutableBufferPointer<Float>) {
         let cols = layout.columns
+        if let type = layout.ggml { return decodeGGML(arrays[ggmlBlocks]!.bytes, rows: rows, cols: cols, type: type, into: out) }
         switch layout.granularity {
         case .channel:
             if let high = layout.high {
@@ -49,6 +51,28 @@ public enum TileCodec {
                     k += 1
                 }
             }
+        }
+    }
+
+    // MARK: ggml blocks (GGUF profiles): each row is its own run of blocks, exactly as a GGUF tensor stores it
+
+    public static let ggmlBlocks = "ggml.blocks"
+
+    static func encodeGGML(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, type: GGMLType) -> NamedArray {
+        let rowBytes = type.rowBytes(columns: cols)!
+        let bytes = [UInt8](unsafeUninitializedCapacity: rows * rowBytes) { out, initialized in
+            for r in 0..<rows {
+                type.quantizeRow(x.baseAddress! + r * cols, columns: cols, into: UnsafeMutableRawPointer(out.baseAddress! + r * rowBytes))
+            }
+            initialized = rows * rowBytes
+        }
+        return NamedArray(name: ggmlBlocks, dtype: .u8, shape: [rows, rowBytes], bytes: bytes)
+    }
+
+    static func decodeGGML(_ bytes: [UInt8], rows: Int, cols: Int, type: GGMLType, into out: UnsafeMutableBufferPointer<Float>) {
+        let rowBytes = type.rowBytes(columns: cols)!
+        bytes.withUnsafeBytes { b in
+            for r in 0..<rows { type.dequantizeRow(b.baseAddress! + r * rowBytes, columns: cols, into: out.baseAddress! + r * cols) }
         }
     }
 
