@@ -80,7 +80,8 @@ final class GGMLKQuantTests: XCTestCase {
         }
     }
 
-    /// Single-thread throughput of the reference and our search (printed, not asserted).
+    /// Single-thread throughput of the reference and our search (printed, not asserted), in thread CPU time so
+    /// other processes on the machine do not skew it.
     func testThroughput() {
         let blocks = 400
         let x = KQuantTestData.blocks(.gaussian, count: blocks, seed: 21)
@@ -89,13 +90,19 @@ final class GGMLKQuantTests: XCTestCase {
             var line = "\(type.rawValue) M weights/s:"
             for (label, reference, w) in [("reference", true, nil), ("ours", false, nil),
                                           ("reference+imatrix", true, importance), ("ours+imatrix", false, importance)] as [(String, Bool, [Float]?)] {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = threadSeconds()
                 _ = KQuantTestData.quantize(type, x, importance: w, reference: reference)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                let seconds = threadSeconds() - start
                 line += String(format: " %@ %.1f", label, Double(x.count) / seconds / 1e6)
             }
             print(line)
         }
+    }
+
+    private func threadSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }
 

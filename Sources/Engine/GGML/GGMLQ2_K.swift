@@ -20,9 +20,9 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
     /// mins rounded against their maxima), quantize_row_q2_K_impl with it (squared-error fits weighted by
     /// importance * sqrt(sigma2 + x^2), the 4-bit scales and mins chosen by make_qp_quants).
     public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 16 + 32) { bytes in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32) { bytes in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * 4) { floats in
-                let codes = bytes.baseAddress!, scratch = codes + 256, scaleCodes = codes + 272, minCodes = codes + 288
+                let codes = bytes.baseAddress!, scaleCodes = codes + 256, minCodes = codes + 272
                 let weights = floats.baseAddress!, scales = weights + 16, mins = weights + 32, subBlockWeights = weights + 48
                 let packed = block.assumingMemoryBound(to: UInt8.self)
                 if let importance {
@@ -39,7 +39,7 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
                         subBlockWeights[j] = sumW
                         var negatedMin: Float = 0
                         scales[j] = KQuantReferenceSearch.affineScale(16, nmax: 3, x + 16 * j, weights: weights, codes: codes + 16 * j,
-                                                                      negatedMin: &negatedMin, scratch: scratch,
+                                                                      negatedMin: &negatedMin,
                                                                       rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
                         mins[j] = negatedMin
                     }
@@ -54,7 +54,7 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
                         for l in 0..<16 { weights[l] = abs(x[16 * j + l]) }
                         var negatedMin: Float = 0
                         scales[j] = KQuantReferenceSearch.affineScale(16, nmax: 3, x + 16 * j, weights: weights, codes: codes + 16 * j,
-                                                                      negatedMin: &negatedMin, scratch: scratch,
+                                                                      negatedMin: &negatedMin,
                                                                       rmin: -0.5, rdelta: 0.1, nstep: 15, absolute: true)
                         mins[j] = negatedMin
                         maxScale = max(maxScale, scales[j])

@@ -58,7 +58,7 @@ enum KQuantReferenceSearch {
     /// weighted absolute (`absolute`) or squared error kept. Trial codes are taken as make_qkx3_quants does
     /// (clamped before rounding), which equals make_qkx2_quants' rounding wherever that one is defined.
     static func affineScale(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-                            codes: UnsafeMutablePointer<UInt8>, negatedMin: inout Float, scratch: UnsafeMutablePointer<UInt8>,
+                            codes: UnsafeMutablePointer<UInt8>, negatedMin: inout Float,
                             rmin: Float, rdelta: Float, nstep: Int, absolute: Bool) -> Float {
         var min = x[0], max = x[0]
         var sumW = weights[0]
@@ -77,7 +77,7 @@ enum KQuantReferenceSearch {
             return 0
         }
         let nmaxF = Float(nmax)
-        var iscale = nmaxF / (max - min)
+        let iscale = nmaxF / (max - min)
         var scale = 1 / iscale
         var bestError: Float = 0
         for i in 0..<n {
@@ -86,37 +86,46 @@ enum KQuantReferenceSearch {
             let diff = scale * Float(codes[i]) + min - x[i]
             bestError += weights[i] * (absolute ? abs(diff) : diff * diff)
         }
-        for step in 0...nstep {
-            iscale = (rmin + rdelta * Float(step) + nmaxF) / (max - min)
-            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
-            for i in 0..<n {
-                let v = iscale * (x[i] - min)
-                let l: Int32 = v > 0 ? KQuantScales.nearestInt(Swift.min(v, nmaxF)) : 0
-                scratch[i] = UInt8(truncatingIfNeeded: l)
-                let w = weights[i], lf = Float(l)
-                sumL += w * lf
-                sumL2 += w * lf * lf
-                sumXL += w * lf * x[i]
-            }
-            let det = sumW * sumL2 - sumL * sumL
-            if det > 0 {
+        // The trials run eight at a time, one per SIMD lane, each lane summing in llama.cpp's order. A trial that
+        // wins moves `min`, which every later trial depends on: the batch is then restarted after the winner.
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: n) { trialCodes in
+            let laneSteps = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
+            let magic = SIMD8<Float>(repeating: 12_582_912), nmaxV = SIMD8<Float>(repeating: nmaxF)
+            var step = 0
+            while step <= nstep {
+                let iscale = (rmin + rdelta * (laneSteps + Float(step)) + nmaxF) / (max - min)
+                var sumL = SIMD8<Float>(), sumL2 = SIMD8<Float>(), sumXL = SIMD8<Float>()
+                for i in 0..<n {
+                    let v = iscale * (x[i] - min)
+                    let clamped = v.replacing(with: nmaxV, where: v .>= nmaxV)
+                    let l = ((clamped + magic) - magic).replacing(with: 0, where: .!(v .> 0))
+                    trialCodes[i] = l
+                    let wl = weights[i] * l
+                    sumL += wl
+                    sumL2 += wl * l
+                    sumXL += wl * x[i]
+                }
+                let det = sumW * sumL2 - sumL * sumL
                 var thisScale = (sumW * sumXL - sumX * sumL) / det
                 var thisMin = (sumL2 * sumX - sumL * sumXL) / det
-                if thisMin > 0 {
-                    thisMin = 0
-                    thisScale = sumXL / sumL2
-                }
-                var error: Float = 0
+                let positive = thisMin .> 0
+                thisMin.replace(with: 0, where: positive)
+                thisScale.replace(with: sumXL / sumL2, where: positive)
+                var error = SIMD8<Float>()
                 for i in 0..<n {
-                    let diff = thisScale * Float(scratch[i]) + thisMin - x[i]
-                    error += weights[i] * (absolute ? abs(diff) : diff * diff)
+                    let diff = thisScale * trialCodes[i] + thisMin - x[i]
+                    error += weights[i] * (absolute ? diff.replacing(with: -diff, where: diff .< 0) : diff * diff)
                 }
-                if error < bestError {
-                    for i in 0..<n { codes[i] = scratch[i] }
-                    bestError = error
-                    scale = thisScale
-                    min = thisMin
+                var advance = 8
+                for k in 0..<Swift.min(8, nstep + 1 - step) where det[k] > 0 && error[k] < bestError {
+                    for i in 0..<n { codes[i] = UInt8(trialCodes[i][k]) }
+                    bestError = error[k]
+                    scale = thisScale[k]
+                    min = thisMin[k]
+                    advance = k + 1
+                    break
                 }
+                step += advance
             }
         }
         negatedMin = -min
@@ -198,9 +207,9 @@ enum KQuantReferenceSearch {
     static func scaleMinBlock(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, nmax: Int32,
                               rmin: Float, rdelta: Float, nstep: Int, into block: UnsafeMutableRawPointer,
                               codes: UnsafeMutablePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32 + 16) { bytes in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bytes in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 8 * 3) { floats in
-                let scratch = bytes.baseAddress!, scaleCodes = scratch + 32, minCodes = scratch + 40
+                let scaleCodes = bytes.baseAddress!, minCodes = scaleCodes + 8
                 let weights = floats.baseAddress!, scales = weights + 32, mins = weights + 40, subBlockWeights = weights + 48
                 if let importance {
                     var sumX2: Float = 0
@@ -216,7 +225,7 @@ enum KQuantReferenceSearch {
                         subBlockWeights[j] = sumW
                         var negatedMin: Float = 0
                         scales[j] = affineScale(32, nmax: nmax, x + 32 * j, weights: weights, codes: codes + 32 * j,
-                                                negatedMin: &negatedMin, scratch: scratch,
+                                                negatedMin: &negatedMin,
                                                 rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
                         mins[j] = negatedMin
                     }
@@ -235,7 +244,7 @@ enum KQuantReferenceSearch {
                         for l in 0..<32 { weights[l] = rms + abs(x[32 * j + l]) }
                         var negatedMin: Float = 0
                         scales[j] = affineScale(32, nmax: nmax, x + 32 * j, weights: weights, codes: codes + 32 * j,
-                                                negatedMin: &negatedMin, scratch: scratch,
+                                                negatedMin: &negatedMin,
                                                 rmin: rmin, rdelta: rdelta, nstep: nstep, absolute: false)
                         mins[j] = negatedMin
                         maxScale = Swift.max(maxScale, scales[j])

@@ -94,7 +94,9 @@ enum KQuantSearch {
         while i < n {
             let xv = xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
             let wv = wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            let t = ((xv + vb) * via).clamped(lowerBound: vlo, upperBound: vhi)
+            var t = (xv + vb) * via
+            t.replace(with: vlo, where: t .< vlo)
+            t.replace(with: vhi, where: t .> vhi)
             let q = (t + magic) - magic
             if let codes { UnsafeMutableRawPointer(codes).storeBytes(of: q, toByteOffset: 4 * i, as: SIMD8<Float>.self) }
             let r = (va * q - vb) - xv
