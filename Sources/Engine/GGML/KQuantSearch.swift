@@ -2,8 +2,8 @@
 /// scales d and dmin, small integer sub-block scales s_j and mins m_j, and codes q. llama.cpp fits each sub-block
 /// on its own, rounds the sub-block scales against the largest, and re-chooses the codes once. Starting from its
 /// block we alternate, minimising the weighted squared error exactly in each step:
-///   - per sub-block, with d and dmin fixed: the integers s_j, m_j bracketing the least-squares fit for the
-///     current codes, each tried with its nearest codes;
+///   - per sub-block, with d and dmin fixed: the four integer scales around the least-squares fit for the
+///     current codes (and the two mins bracketing it), each pair tried with its nearest codes;
 ///   - per super-block, with s_j, m_j and codes fixed: d and dmin by weighted least squares, the f16 values
 ///     bracketing it tried with re-chosen codes.
 /// Each step keeps its old values unless the error drops, and the block written is llama.cpp's where ours is not
@@ -33,8 +33,8 @@ struct KQuantBlockValues {
 
 enum KQuantSearch {
     static let roundingMagic: Float = 12_582_912
-    /// Alternations of the sub-block and super-block steps.
-    static let rounds = 3
+    /// Alternations of the sub-block and super-block steps (a third changes the error by under 0.1%).
+    static let rounds = 2
 
     static func refine<T: KQuantGrid>(_ type: T.Type, _ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?,
                                       into block: UnsafeMutableRawPointer) {
@@ -106,8 +106,9 @@ enum KQuantSearch {
         return acc.sum()
     }
 
-    /// Best integer scale (and min) for one sub-block with d and dmin fixed, among the current pair and the
-    /// integers bracketing the least-squares fit to the current codes; leaves the winner's codes in `codes`.
+    /// Best integer scale (and min) for one sub-block with d and dmin fixed, among the current pair, the four
+    /// integer scales around the least-squares fit to the current codes and the two mins bracketing it; leaves the
+    /// winner's codes in `codes`.
     static func subBlockStep(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, codes: UnsafeMutablePointer<Float>,
                              scale: inout Float, min: inout Float, d: Float, dmin: Float, lo: Float, hi: Float,
                              scaleLo: Float, scaleHi: Float, minLo: Float, minHi: Float, hasMins: Bool) {
@@ -134,7 +135,7 @@ enum KQuantSearch {
             let s0 = (sigma / d).rounded(.down)
             let m0 = hasMins && dmin != 0 ? (mu / dmin).rounded(.down) : min
             var bestScale = scale, bestMin = min
-            for ds in 0...1 {
+            for ds in -1...2 {
                 let s = Swift.min(Swift.max(s0 + Float(ds), scaleLo), scaleHi)
                 for dm in 0...(hasMins && dmin != 0 ? 1 : 0) {
                     let m = Swift.min(Swift.max(m0 + Float(dm), minLo), minHi)
