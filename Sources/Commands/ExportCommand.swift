@@ -7,13 +7,15 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export", abstract: "Write a package out as a Hugging Face folder, compressed-tensors or GGUF.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case hf, compressedTensors = "compressed-tensors"
+        case hf, compressedTensors = "compressed-tensors", gguf
     }
 
     @Argument(help: "Package folder.") var package: String
-    @Option(help: "Output folder (new or empty).") var out: String
-    @Option(help: "hf: dequantized to the source dtype; compressed-tensors: vLLM's pack-quantized int4/int8.")
+    @Option(help: "Output folder (new or empty), or the .gguf file for --format gguf.") var out: String
+    @Option(help: "hf: dequantized to the source dtype; compressed-tensors: vLLM's pack-quantized int4/int8; gguf: one GGUF file for llama.cpp.")
     var format: Format = .hf
+    @Flag(help: "gguf: turn tensors that are not stored as ggml types into Q8_0 (larger, and more error) instead of refusing them.")
+    var requantize = false
 
     func run() throws {
         try withCleanExit {
@@ -21,6 +23,12 @@ struct ExportCommand: ParsableCommand {
             switch format {
             case .hf: try Exporter.export(reader, to: out)
             case .compressedTensors: try CompressedTensorsExporter.export(reader, to: out)
+            case .gguf:
+                let s = try GGUFExporter.export(reader, to: out, requantize: requantize)
+                for r in s.requantized {
+                    stderr(String(format: "requantized %@ to %@: relative error %.4f added on top of the package's", r.name, GGUFExporter.requantizeType.rawValue, r.relativeError))
+                }
+                print(String(format: "%d tensors, %d tensor bytes (%.3f bits per weight), file %d bytes, sha256 %@", s.tensors, s.tensorBytes, s.bitsPerWeight, s.fileBytes, s.sha256))
             }
             print("exported \(package) -> \(out) (\(format.rawValue))")
         }

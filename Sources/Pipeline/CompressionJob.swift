@@ -133,6 +133,10 @@ public enum CompressionJob {
                 try AtomicFileWriter.write(Array(data), to: o.out + "/tokenizer/" + f)
             }
         }
+        if let gguf = source as? GGUFSource {
+            // A GGUF source's tokenizer is its metadata: carried as it is, for the GGUF export.
+            try AtomicFileWriter.write(try gguf.tokenizer.jsonBytes(), to: o.out + "/tokenizer/" + GGUFTokenizer.packageFileName)
+        }
         try fm.createDirectory(atPath: o.out + "/validation", withIntermediateDirectories: true)
         try AtomicFileWriter.write(PackageJSON.encode(reports), to: o.out + "/validation/tensors.json")
 

@@ -20,6 +20,15 @@ public struct JobPlan: Codable, Sendable {
         self.profile = profile
         config = source.configBytes
         var list = source.tensors.map(classifier.classify)
+        if let mix = profile.ggufMix {
+            // GGUF profiles: llama-quantize's type for each tensor, chosen over the whole model (its rules count
+            // layers); its float types keep the tensor as stored.
+            let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location)
+            for i in list.indices where list[i].tensor.entry.shape.count >= 2 {
+                let type = types[list[i].name]!
+                list[i].policy = type.isQuantized ? .ggml(type) : nil
+            }
+        }
         if let layers {
             list = list.filter { a in
                 guard a.folder.hasPrefix("layer_"), let n = Int(a.folder.dropFirst(6)) else { return false }

@@ -90,6 +90,9 @@ public struct GGUFTokenizer: Codable, Sendable, Equatable {
     public var chatTemplate: String? { self[Key.chatTemplate]?.stringValue }
     public func id(of special: SpecialToken) -> Int? { self[special.key]?.intValue }
 
+    /// Where a package keeps a tokenizer that came from a GGUF source (tokenizer/ folder).
+    public static let packageFileName = "gguf-tokenizer.json"
+
     public func jsonBytes() throws -> [UInt8] {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
