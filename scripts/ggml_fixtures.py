@@ -8,6 +8,11 @@ types gguf.quants can quantize (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): rows of floats an
 Files (Tests/EngineTests/Fixtures/ggml/): TYPE.blocks (raw blocks), TYPE.dequant.f32 (little-endian float32),
 TYPE.source.f32 and TYPE.quant (quantize fixtures, where available). Run: python3 scripts/ggml_fixtures.py
 (pip install gguf==0.19.0 numpy).
+
+F16 and BF16 (float_fixtures): TYPE.blocks holds every 16-bit pattern (for F16 all but the NaNs: numpy widens a
+signalling NaN unchanged where ggml's conversion quiets it), TYPE.source.f32 floats of every kind (normal,
+subnormal in the target, ties, overflow, infinities, zeros; NaNs for BF16 only, numpy keeping a NaN's payload in
+float16 where ggml writes 0x7E00) and TYPE.quant their conversion by gguf.quants.quantize.
 """
 import os
 import sys
@@ -63,6 +68,34 @@ def main():
             x.tofile(os.path.join(OUT, name + ".source.f32"))
             q.tofile(os.path.join(OUT, name + ".quant"))
         print(f"{name}: {BLOCKS} blocks" + (", quantize rows" if name in QUANTIZABLE else ""), file=sys.stderr)
+    float_fixtures()
+
+
+def float_fixtures():
+    # A generator of its own, so the fixtures above stay byte for byte what they were.
+    rng = np.random.default_rng(20261201)
+    for name, bits_of in (("F16", lambda x: x.astype(np.float16).view(np.uint16)),
+                          ("BF16", lambda x: quants.quantize(x, T.BF16).view(np.uint16))):
+        patterns = np.arange(1 << 16, dtype=np.uint16)
+        if name == "F16":
+            patterns = patterns[~np.isnan(patterns.view(np.float16))]
+        deq = quants.dequantize(patterns.view(np.uint8), T[name]).astype("<f4")
+        x = np.concatenate([
+            rng.standard_normal(256) * 10.0 ** rng.uniform(-8, 5, 256),           # normal, subnormal and overflow in f16
+            np.float32(2.0) ** rng.integers(-30, 20, 64) * (1 + rng.integers(0, 1024, 64) / 1024 + 2.0 ** -11),
+            np.float32(2.0) ** rng.integers(-30, 20, 64) * (1 + rng.integers(0, 128, 64) / 128 + 2.0 ** -8),
+            [0.0, -0.0, np.inf, -np.inf, 65504, 65519.99, 65520, -65520, 2.0 ** -24, 2.0 ** -25, 3 * 2.0 ** -26, 6e-8, 3.4e38],
+        ]).astype("<f4")
+        if name == "BF16":
+            nans = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0x7F80FFFF, 0xFFBFFFFF, 0x7FFF8000], dtype="<u4")
+            x = np.concatenate([x, nans.view("<f4")])
+        with np.errstate(over="ignore"):
+            q = bits_of(x).astype("<u2")
+        patterns.astype("<u2").tofile(os.path.join(OUT, name + ".blocks"))
+        deq.tofile(os.path.join(OUT, name + ".dequant.f32"))
+        x.tofile(os.path.join(OUT, name + ".source.f32"))
+        q.tofile(os.path.join(OUT, name + ".quant"))
+        print(f"{name}: {len(patterns)} patterns, {len(x)} values", file=sys.stderr)
 
 
 if __name__ == "__main__":

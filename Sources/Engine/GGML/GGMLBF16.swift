@@ -1,8 +1,21 @@
-// PLACEHOLDER: replaced by the real unit.
+/// BF16: one bfloat16 (the top half of a binary32) per weight, 2 bytes little-endian.
+///
+/// ggml_compute_fp32_to_bf16 rounds to nearest even and turns a NaN into the top half with the quiet bit forced;
+/// widening is a shift. `HalfPrecision`'s conversions are exactly these.
 public enum GGMLBF16: GGMLBlockCodec {
     public static let blockElements = 1
     public static let blockBytes = 2
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLBF16 not implemented") }
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLBF16 not implemented") }
-    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLBF16 not implemented") }
+
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        block.storeBytes(of: HalfPrecision.floatToBF16(x.pointee).littleEndian, as: UInt16.self)
+    }
+
+    /// Round to nearest is already the least error for one value under any weight: the same code as the reference.
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        quantizeReference(x, importance: importance, into: block)
+    }
+
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        y.pointee = HalfPrecision.bf16ToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+    }
 }

@@ -1,8 +1,19 @@
-// PLACEHOLDER: replaced by the real unit.
+/// F32: one IEEE binary32 per weight, 4 bytes little-endian. Stored and read back bit for bit (NaN payloads too),
+/// as ggml's F32 tensors are plain float arrays.
 public enum GGMLF32: GGMLBlockCodec {
     public static let blockElements = 1
     public static let blockBytes = 4
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLF32 not implemented") }
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLF32 not implemented") }
-    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLF32 not implemented") }
+
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        block.storeBytes(of: x.pointee.bitPattern.littleEndian, as: UInt32.self)
+    }
+
+    /// Every float is its own code: nothing to search.
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        quantizeReference(x, importance: importance, into: block)
+    }
+
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        y.pointee = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
+    }
 }

@@ -1,8 +1,83 @@
-// PLACEHOLDER: replaced by the real unit.
+/// Q4_0: 32 weights, 4.5 bits each. x = d·(q - 8) with q in 0...15 and one f16 scale d.
+///
+/// Layout (block_q4_0 in llama.cpp's ggml-common.h), 18 bytes:
+///
+///     offset  size  field
+///     0       2     d       f16 scale
+///     2       16    qs      byte j: q[j] in the low nibble, q[j + 16] in the high nibble
 public enum GGMLQ4_0: GGMLBlockCodec {
     public static let blockElements = 32
     public static let blockBytes = 18
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ4_0 not implemented") }
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ4_0 not implemented") }
-    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLQ4_0 not implemented") }
+
+    /// Without importance quantize_row_q4_0_ref: the largest-magnitude weight maps to code 0 (value -8), the rest
+    /// are truncated after adding 8.5. With importance quantize_row_q4_0_impl: make_qx_quants on the weights
+    /// importance·sqrt(sigma2 + x²), where llama.cpp's sigma2 is the mean square of the whole row; one block
+    /// alone has only its own mean square (`quantizeReferenceRow` gives the row's, as llama.cpp does).
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        guard let importance else { return referencePlain(x, into: block) }
+        referenceWeighted(x, importance: importance, sigma2: GGMLReferenceSearch.meanSquare(x, count: 32), into: block)
+    }
+
+    /// A row of `columns` weights (a whole number of blocks) exactly as llama.cpp's quantize_q4_0 writes it.
+    public static func quantizeReferenceRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>?,
+                                            into out: UnsafeMutableRawPointer) {
+        let sigma2 = importance == nil ? 0 : GGMLReferenceSearch.meanSquare(x, count: columns)
+        for b in 0..<(columns / 32) {
+            if let importance { referenceWeighted(x + 32 * b, importance: importance + 32 * b, sigma2: sigma2, into: out + 18 * b) }
+            else { referencePlain(x + 32 * b, into: out + 18 * b) }
+        }
+    }
+
+    /// The scale from an exact sweep over every rounding boundary of 1/d (the largest weight between 4 and 16
+    /// steps from zero, both signs of d), then stored in f16 the best way; kept only where it beats the reference.
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        GGMLScaleSearch.withBlockScratch { s in
+            quantizeReference(x, importance: importance, into: s.reference)
+            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
+            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -8, hi: 7, tLow: 4, tHigh: 16, scratch: s.sweep)
+            let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -8, hi: 7, scale: d,
+                                                       codes: s.codes, scratch: s.trial)
+            GGMLF16.store(bits, block)
+            for j in 0..<16 {
+                let lowNibble = UInt8(truncatingIfNeeded: s.codes[j] + 8), highNibble = UInt8(truncatingIfNeeded: s.codes[j + 16] + 8)
+                block.storeBytes(of: lowNibble | highNibble << 4, toByteOffset: 2 + j, as: UInt8.self)
+            }
+            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        }
+    }
+
+    /// dequantize_row_q4_0: (q - 8)·d.
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = GGMLF16.load(block)
+        let qs = block + 2
+        for j in 0..<16 {
+            let byte = qs.load(fromByteOffset: j, as: UInt8.self)
+            y[j] = Float(Int32(byte & 0x0F) - 8) * d
+            y[j + 16] = Float(Int32(byte >> 4) - 8) * d
+        }
+    }
+
+    private static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        var amax: Float = 0, max: Float = 0
+        for j in 0..<32 where amax < abs(x[j]) { amax = abs(x[j]); max = x[j] }
+        let d = max / -8
+        let id: Float = d != 0 ? 1 / d : 0
+        GGMLF16.store(GGMLF16.encode(d), block)
+        for j in 0..<16 {
+            let q0 = Swift.min(15, Int32(x[j] * id + 8.5)), q1 = Swift.min(15, Int32(x[j + 16] * id + 8.5))
+            block.storeBytes(of: UInt8(truncatingIfNeeded: q0 | q1 << 4), toByteOffset: 2 + j, as: UInt8.self)
+        }
+    }
+
+    private static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,
+                                          into block: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 160, alignment: 16) { raw in
+            let weight = raw.baseAddress!.bindMemory(to: Float.self, capacity: 32)
+            let L = (raw.baseAddress! + 128).bindMemory(to: UInt8.self, capacity: 32)
+            GGMLReferenceSearch.importanceWeights(x, importance: importance, sigma2: sigma2, count: 32, into: weight)
+            let d = GGMLReferenceSearch.symmetricScale(x, count: 32, nmax: 8, weights: weight, codes: L)
+            GGMLF16.store(GGMLF16.encode(d), block)
+            for j in 0..<16 { block.storeBytes(of: L[j] | L[j + 16] << 4, toByteOffset: 2 + j, as: UInt8.self) }
+        }
+    }
 }

@@ -1,8 +1,98 @@
-// PLACEHOLDER: replaced by the real unit.
+/// Q5_1: 32 weights, 6 bits each. x = d·q + m with q in 0...31, an f16 scale d and an f16 offset m.
+///
+/// Layout (block_q5_1 in llama.cpp's ggml-common.h), 24 bytes:
+///
+///     offset  size  field
+///     0       2     d       f16 scale
+///     2       2     m       f16 offset (the block minimum in the reference)
+///     4       4     qh      little-endian uint32: bit j is bit 4 of q[j]
+///     8       16    qs      byte j: low 4 bits of q[j] in the low nibble, of q[j + 16] in the high nibble
 public enum GGMLQ5_1: GGMLBlockCodec {
     public static let blockElements = 32
     public static let blockBytes = 24
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ5_1 not implemented") }
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ5_1 not implemented") }
-    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLQ5_1 not implemented") }
+
+    /// Without importance quantize_row_q5_1_ref: m = min, d = (max - min)/31, codes truncated after adding 0.5.
+    /// With importance quantize_row_q5_1_impl: make_qkx3_quants on the weights importance·sqrt(sigma2 + x²), where
+    /// llama.cpp's sigma2 is the mean square of the whole row; one block alone has only its own mean square
+    /// (`quantizeReferenceRow` gives the row's, as llama.cpp does).
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        guard let importance else { return referencePlain(x, into: block) }
+        referenceWeighted(x, importance: importance, sigma2: GGMLReferenceSearch.meanSquare(x, count: 32), into: block)
+    }
+
+    /// A row of `columns` weights (a whole number of blocks) exactly as llama.cpp's quantize_q5_1 writes it.
+    public static func quantizeReferenceRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>?,
+                                            into out: UnsafeMutableRawPointer) {
+        let sigma2 = importance == nil ? 0 : GGMLReferenceSearch.meanSquare(x, count: columns)
+        for b in 0..<(columns / 32) {
+            if let importance { referenceWeighted(x + 32 * b, importance: importance + 32 * b, sigma2: sigma2, into: out + 24 * b) }
+            else { referencePlain(x + 32 * b, into: out + 24 * b) }
+        }
+    }
+
+    /// Scale and offset from an exact sweep over the rounding boundaries of 1/d (the block's range spanning 15.5 to
+    /// 46.5 steps) with a joint least-squares fit per code vector, then stored in f16 the best way; kept only where
+    /// it beats the reference.
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        GGMLScaleSearch.withBlockScratch { s in
+            quantizeReference(x, importance: importance, into: s.reference)
+            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
+            guard let fit = GGMLScaleSearch.affineScale(x, weights: s.weights, count: 32, hi: 31, tLow: 15.5, tHigh: 46.5, scratch: s.sweep)
+            else { return block.copyMemory(from: s.reference, byteCount: 24) }
+            let bits = GGMLScaleSearch.finishAffine(x, weights: s.weights, count: 32, hi: 31, scale: fit.d, offset: fit.m,
+                                                    codes: s.codes, scratch: s.trial)
+            store(d: bits.d, m: bits.m, codes: UnsafeRawPointer(s.codes).assumingMemoryBound(to: UInt8.self), into: block)
+            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        }
+    }
+
+    /// dequantize_row_q5_1: q·d + m (two roundings, no fused multiply-add).
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = GGMLF16.load(block), m = GGMLF16.load(block, at: 2)
+        let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        for j in 0..<16 {
+            let byte = UInt32(block.load(fromByteOffset: 8 + j, as: UInt8.self))
+            let high0 = (qh >> UInt32(j)) << 4 & 0x10, high1 = qh >> UInt32(j + 12) & 0x10
+            y[j] = Float(byte & 0x0F | high0) * d + m
+            y[j + 16] = Float(byte >> 4 | high1) * d + m
+        }
+    }
+
+    /// Writes scale and offset bits and 32 codes in 0...31 in the block layout.
+    private static func store(d: UInt16, m: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
+        GGMLF16.store(d, block)
+        GGMLF16.store(m, block, at: 2)
+        var qh: UInt32 = 0
+        for j in 0..<16 {
+            block.storeBytes(of: q[j] & 0x0F | (q[j + 16] & 0x0F) << 4, toByteOffset: 8 + j, as: UInt8.self)
+            qh |= UInt32(q[j] >> 4) << UInt32(j) | UInt32(q[j + 16] >> 4) << UInt32(j + 16)
+        }
+        block.storeBytes(of: qh.littleEndian, toByteOffset: 4, as: UInt32.self)
+    }
+
+    private static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        var min = Float.greatestFiniteMagnitude, max = -Float.greatestFiniteMagnitude
+        for j in 0..<32 {
+            if x[j] < min { min = x[j] }
+            if x[j] > max { max = x[j] }
+        }
+        let d = (max - min) / 31
+        let id: Float = d != 0 ? 1 / d : 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { q in
+            for j in 0..<32 { q[j] = UInt8(truncatingIfNeeded: Int32((x[j] - min) * id + 0.5)) }
+            store(d: GGMLF16.encode(d), m: GGMLF16.encode(min), codes: q.baseAddress!, into: block)
+        }
+    }
+
+    private static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,
+                                          into block: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 192, alignment: 16) { raw in
+            let weight = raw.baseAddress!.bindMemory(to: Float.self, capacity: 32)
+            let L = (raw.baseAddress! + 128).bindMemory(to: UInt8.self, capacity: 64)
+            GGMLReferenceSearch.importanceWeights(x, importance: importance, sigma2: sigma2, count: 32, into: weight)
+            let fit = GGMLReferenceSearch.affineScale(x, count: 32, nmax: 31, weights: weight, codes: L, scratch: L + 32,
+                                                      rmin: -0.9, rdelta: 0.05, nstep: 36)
+            store(d: GGMLF16.encode(fit.scale), m: GGMLF16.encode(fit.min), codes: L, into: block)
+        }
+    }
 }

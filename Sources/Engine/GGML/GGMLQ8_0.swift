@@ -1,8 +1,44 @@
-// PLACEHOLDER: replaced by the real unit.
+/// Q8_0: 32 weights, 8.5 bits each. x = d·q with q a signed byte and one f16 scale d.
+///
+/// Layout (block_q8_0 in llama.cpp's ggml-common.h), 34 bytes:
+///
+///     offset  size  field
+///     0       2     d       f16 scale
+///     2       32    qs      q[j], int8
 public enum GGMLQ8_0: GGMLBlockCodec {
     public static let blockElements = 32
     public static let blockBytes = 34
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ8_0 not implemented") }
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) { fatalError("GGMLQ8_0 not implemented") }
-    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) { fatalError("GGMLQ8_0 not implemented") }
+
+    /// quantize_row_q8_0_ref: d = amax/127 and q = roundf(x/d). llama.cpp has no importance path for Q8_0.
+    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        var amax: Float = 0
+        for j in 0..<32 { amax = Swift.max(amax, abs(x[j])) }
+        let d = amax / 127
+        let id: Float = d != 0 ? 1 / d : 0
+        GGMLF16.store(GGMLF16.encode(d), block)
+        let qs = (block + 2).assumingMemoryBound(to: Int8.self)
+        for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: GGMLReferenceSearch.roundHalfAway(x[j] * id)) }
+    }
+
+    /// The scale from an exact sweep over the rounding boundaries of 1/d with the largest weight 116 to 140 steps
+    /// from zero (both signs, so -128 is used too), stored in f16 the best way; kept only where it beats the reference.
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        GGMLScaleSearch.withBlockScratch { s in
+            quantizeReference(x, importance: importance, into: s.reference)
+            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
+            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -128, hi: 127, tLow: 116, tHigh: 140,
+                                                   scratch: s.sweep)
+            let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -128, hi: 127, scale: d,
+                                                       codes: s.codes, scratch: s.trial)
+            GGMLF16.store(bits, block)
+            (block + 2).copyMemory(from: s.codes, byteCount: 32)
+            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        }
+    }
+
+    /// dequantize_row_q8_0: q·d.
+    public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = GGMLF16.load(block)
+        for j in 0..<32 { y[j] = Float(block.load(fromByteOffset: 2 + j, as: Int8.self)) * d }
+    }
 }
