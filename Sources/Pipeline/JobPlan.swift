@@ -26,7 +26,7 @@ public struct JobPlan: Codable, Sendable {
             let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location)
             for i in list.indices where list[i].tensor.entry.shape.count >= 2 {
                 let type = types[list[i].name]!
-                list[i].policy = type.isQuantized ? .ggml(type) : nil
+                list[i].policy = type.isQuantized ? .ggml(type, codes: profile.ggmlCodes) : nil
             }
         }
         if let layers {

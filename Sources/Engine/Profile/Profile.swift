@@ -24,16 +24,20 @@ public struct LevelPolicy: Codable, Sendable, Equatable {
     /// Store the whole tensor in this ggml block format instead of the high and low shares (GGUF profiles):
     /// rows of llama.cpp blocks, exported to GGUF as they are.
     public var ggml: GGMLType?
+    /// How the codes inside those blocks are chosen (default: our search).
+    public var ggmlCodes: GGMLCodeChoice?
 
     enum CodingKeys: String, CodingKey {
-        case pattern, high, low, ggml
+        case pattern, high, low, ggml, ggmlCodes = "ggml_codes"
         case highFraction = "high_fraction", highGroupSize = "high_group_size", lowGroupSize = "low_group_size"
         case compensationRank = "compensation_rank", symmetricLow = "symmetric_low", allocation
     }
 
     /// A whole tensor in one ggml type: no high share, no compensation.
-    public static func ggml(_ type: GGMLType) -> LevelPolicy {
-        LevelPolicy(pattern: type.rawValue, high: .fp16, low: .fp16, highFraction: 0, compensationRank: 0, ggml: type)
+    public static func ggml(_ type: GGMLType, codes: GGMLCodeChoice? = nil) -> LevelPolicy {
+        var p = LevelPolicy(pattern: type.rawValue, high: .fp16, low: .fp16, highFraction: 0, compensationRank: 0, ggml: type)
+        p.ggmlCodes = codes
+        return p
     }
 
     public init(pattern: String, high: QuantFormat, low: QuantFormat, highFraction: Double, highGroupSize: Int? = nil, lowGroupSize: Int? = nil, compensationRank: Int, symmetricLow: Bool? = nil, allocation: String? = nil, ggml: GGMLType? = nil) {
@@ -48,6 +52,11 @@ public struct LevelPolicy: Codable, Sendable, Equatable {
         self.allocation = allocation
         self.ggml = ggml
     }
+}
+
+/// Who chooses the codes and scales inside a ggml block: llama.cpp's reference quantizer, or our search.
+public enum GGMLCodeChoice: String, Codable, Sendable {
+    case reference, search
 }
 
 /// One row of a role table: tensors whose name matches `match` (a regular expression) in a model whose
@@ -112,10 +121,13 @@ public struct Profile: Codable, Sendable, Equatable {
     public var candidates: [LevelPolicy]?
     /// GGUF profiles: choose every tensor's ggml type as llama-quantize does for this mix (e.g. Q4_K_M).
     public var ggufMix: GGUFMix?
+    /// GGUF profiles: `reference` fills the blocks with llama.cpp's own codes (the baseline, byte for byte),
+    /// `search` (the default) with ours.
+    public var ggmlCodes: GGMLCodeChoice?
 
     enum CodingKeys: String, CodingKey {
         case name, description, granularity, rotation, clusters, levels, roles, overrides, candidates
-        case ggufMix = "gguf_mix"
+        case ggufMix = "gguf_mix", ggmlCodes = "ggml_codes"
         case tileElements = "tile_elements", keepSource = "keep_source", targetBitsPerWeight = "target_bits_per_weight"
     }
 

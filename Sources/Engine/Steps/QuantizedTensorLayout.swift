@@ -31,6 +31,8 @@ public struct QuantizedTensorLayout: Codable, Sendable, Equatable {
     public var compensationRank: Int
     /// The whole tensor as rows of ggml blocks of this type ("ggml.blocks"); `low` then only records the columns.
     public var ggml: GGMLType?
+    /// Who chose the codes in those blocks (nil: our search).
+    public var ggmlCodes: GGMLCodeChoice?
 
     public var halfIsBF16: Bool { sourceDType == .bf16 }
 
@@ -45,6 +47,7 @@ public struct QuantizedTensorLayout: Codable, Sendable, Equatable {
         rotation = spec.analysis.rotation
         compensationRank = p.compensationRank
         ggml = p.ggml
+        ggmlCodes = p.ggmlCodes
         let lowSymmetric = p.symmetricLow ?? p.low.isSymmetric
         switch spec.granularity {
         case .channel:

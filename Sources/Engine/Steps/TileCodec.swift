@@ -6,7 +6,7 @@ public enum TileCodec {
     public static func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, layout: QuantizedTensorLayout,
                               elementThreshold: Float?, clusters: [[Int]]) -> [NamedArray] {
         let cols = layout.columns
-        if let type = layout.ggml { return [encodeGGML(x, rows: rows, cols: cols, type: type)] }
+        if let type = layout.ggml { return [encodeGGML(x, rows: rows, cols: cols, type: type, reference: layout.ggmlCodes == .reference)] }
         switch layout.granularity {
         case .channel:
             var arrays: [NamedArray] = []
@@ -58,11 +58,11 @@ public enum TileCodec {
 
     public static let ggmlBlocks = "ggml.blocks"
 
-    static func encodeGGML(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, type: GGMLType) -> NamedArray {
+    static func encodeGGML(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, type: GGMLType, reference: Bool) -> NamedArray {
         let rowBytes = type.rowBytes(columns: cols)!
         let bytes = [UInt8](unsafeUninitializedCapacity: rows * rowBytes) { out, initialized in
             for r in 0..<rows {
-                type.quantizeRow(x.baseAddress! + r * cols, columns: cols, into: UnsafeMutableRawPointer(out.baseAddress! + r * rowBytes))
+                type.quantizeRow(x.baseAddress! + r * cols, columns: cols, reference: reference, into: UnsafeMutableRawPointer(out.baseAddress! + r * rowBytes))
             }
             initialized = rows * rowBytes
         }
