@@ -89,7 +89,12 @@ public enum GGUFExporter {
             default: throw PackageError.invalid(path: package.path, reason: "tensor '\(t.name)' is \(t.sourceDType.rawValue), which GGUF does not carry")
             }
         }
-        if let type = layout.ggml { return type }
+        if let type = layout.ggml {
+            guard layout.rotation.kind == RotationDescriptor.noneKind else {
+                throw PackageError.invalid(path: package.path, reason: "tensor '\(t.name)' is rotated (\(layout.rotation.kind)), and llama.cpp applies no rotation to weights")
+            }
+            return type
+        }
         guard requantize, requantizeType.rowBytes(columns: layout.columns) != nil else {
             throw PackageError.invalid(path: package.path, reason: "tensor '\(t.name)' is stored as \(t.pattern ?? "a mixed-precision pattern"), not a ggml type: "
                 + "compress with a gguf-* profile, or pass --requantize to turn it into \(requantizeType.rawValue) (8.5 bits per weight, more error)")

@@ -13,8 +13,13 @@ public enum AnalyzeStep {
             let row = try source.readRows(spec.tensor, start: r, count: 1)
             for c in 0..<cols { sample[k * cols + c] = row[c] }
         }
-        // Seeds are scored with the low format: it holds most of the weights and most of the error.
         let p = spec.policy
+        if let type = p.ggml, !spec.rotation.enabled {
+            // One ggml type for the whole tensor leaves nothing to allocate: measure its error on the sample rows.
+            return AnalysisResult(rotation: .identity(size: cols), seedTrials: [], unrotatedError: ggmlRelativeError(sample, cols: cols, type: type, reference: p.ggmlCodes == .reference),
+                                  highColumns: [], clusters: [], promotedColumns: 0, plannedHighFraction: 0, realisedHighFraction: 0)
+        }
+        // Seeds are scored with the low format: it holds most of the weights and most of the error.
         let lowPart = PartLayout(format: p.low, groupSize: p.lowGroupSize ?? p.low.defaultGroupSize, columns: cols,
                                  symmetric: p.symmetricLow ?? p.low.isSymmetric)
         let unrotatedError = relativeError(sample, rows: sampleIndex.count, part: lowPart)
@@ -101,6 +106,16 @@ public enum AnalyzeStep {
     static func relativeError(_ x: [Float], rows: Int, part: PartLayout) -> Double {
         let t = x.withUnsafeBufferPointer { GroupQuantizer.quantize($0, rows: rows, cols: part.columns, format: part.format, groupSize: part.groupSize, symmetric: part.symmetric, halfIsBF16: false) }
         let y = GroupQuantizer.dequantize(t)
+        var e = 0.0, s = 0.0
+        for i in 0..<x.count { let d = Double(x[i] - y[i]); e += d * d; s += Double(x[i]) * Double(x[i]) }
+        return s > 0 ? (e / s).squareRoot() : 0
+    }
+
+    static func ggmlRelativeError(_ x: [Float], cols: Int, type: GGMLType, reference: Bool) -> Double {
+        let rows = x.count / max(cols, 1)
+        let t = x.withUnsafeBufferPointer { TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference) }
+        var y = [Float](repeating: 0, count: x.count)
+        y.withUnsafeMutableBufferPointer { TileCodec.decodeGGML(t.bytes, rows: rows, cols: cols, type: type, into: $0) }
         var e = 0.0, s = 0.0
         for i in 0..<x.count { let d = Double(x[i] - y[i]); e += d * d; s += Double(x[i]) * Double(x[i]) }
         return s > 0 ? (e / s).squareRoot() : 0

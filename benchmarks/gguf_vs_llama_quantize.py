@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Our GGUF files against llama-quantize's, from the same source at the same mix: tensor bytes and perplexity
+measured by llama.cpp's own llama-perplexity (full eval text, 512-token windows, 2 threads).
+
+Sources: SmolLM2-135M-Instruct (its Q4_1 GGUF; llama-quantize needs --allow-requantize) on its eval.txt, and
+tiny-llama-bytes (ours from the HF folder; the peer's from the same bf16 weights as F32 GGUF, made by
+scripts/tiny_llama_to_gguf.py) on its eval.txt, whose byte vocabulary makes llama.cpp's tokens its bytes.
+Needs scripts/llama-cpp.sh and a built tree (swift build). Writes out/bench/gguf-vs-llama-quantize.{json,md}.
+
+  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama]
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import gguf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(ROOT, "..", "shared", "models")
+BIN = os.path.join(ROOT, "out", "peers", "bin")
+SWIFT_BIN = os.path.join(ROOT, ".build", "debug")
+OUT = os.path.join(ROOT, "out", "bench")
+
+MODELS = {
+    "smollm2": {"ours_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                "peer_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True},
+    "tiny-llama": {"ours_source": os.path.join(SHARED, "tiny-llama-bytes"),
+                   "peer_source": os.path.join(ROOT, "out", "peers", "tiny-llama", "F32.gguf"),
+                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False},
+}
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def tensor_bytes(path):
+    return sum(int(t.n_bytes) for t in gguf.GGUFReader(path).tensors)
+
+
+def parameters(path):
+    return sum(int(t.n_elements) for t in gguf.GGUFReader(path).tensors)
+
+
+def perplexity(model, text):
+    p = run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512"])
+    m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", p.stdout + p.stderr)
+    return float(m.group(1)), float(m.group(2))
+
+
+def ours(model, mix, spec, work):
+    pkg, out = os.path.join(work, f"ours-{mix}"), os.path.join(work, f"ours-{mix}.gguf")
+    if not os.path.exists(out):
+        subprocess.run(["rm", "-rf", pkg], check=True)
+        run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", "gguf-" + mix.lower(),
+             "--out", pkg, "--workers", "2"])
+        run([os.path.join(SWIFT_BIN, "uqcit"), "export", pkg, "--format", "gguf", "--out", out])
+    return out
+
+
+def peer(model, mix, spec, work):
+    out = os.path.join(work, f"llama-quantize-{mix}.gguf")
+    if not os.path.exists(out):
+        cmd = [os.path.join(BIN, "llama-quantize")] + (["--allow-requantize"] if spec["requantize"] else [])
+        run(cmd + [spec["peer_source"], out, mix])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mixes", default="Q4_K_M,IQ4_XS,Q3_K_M,Q2_K")
+    ap.add_argument("--models", default="smollm2,tiny-llama")
+    args = ap.parse_args()
+    if not os.path.exists(MODELS["tiny-llama"]["peer_source"]):
+        run([sys.executable, os.path.join(ROOT, "scripts", "tiny_llama_to_gguf.py")])
+    results = []
+    for model in args.models.split(","):
+        spec = MODELS[model]
+        work = os.path.join(OUT, model)
+        os.makedirs(work, exist_ok=True)
+        base, base_se = perplexity(spec["peer_source"], spec["eval"])
+        print(f"{model}: source ppl {base:.4f} +/- {base_se:.4f}", file=sys.stderr)
+        for mix in args.mixes.split(","):
+            t0 = time.time()
+            a, b = ours(model, mix, spec, work), peer(model, mix, spec, work)
+            row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
+                   "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
+            row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"])
+            row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"])
+            row["bytes_ratio"] = row["ours_bytes"] / row["peer_bytes"]
+            row["ours_bpw"] = 8 * row["ours_bytes"] / row["parameters"]
+            row["peer_bpw"] = 8 * row["peer_bytes"] / row["parameters"]
+            results.append(row)
+            print(f"{model} {mix}: ours {row['ours_ppl']:.4f} ({row['ours_bpw']:.3f} bpw), llama-quantize {row['peer_ppl']:.4f} "
+                  f"({row['peer_bpw']:.3f} bpw), {time.time() - t0:.0f} s", file=sys.stderr)
+    with open(os.path.join(OUT, "gguf-vs-llama-quantize.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    lines = ["| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours | ppl llama-quantize | source ppl | change vs source ours / llama-quantize |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['model']} | {r['mix']} | {r['ours_bpw']:.3f} / {r['peer_bpw']:.3f} | {r['bytes_ratio']:.4f} | "
+                     f"{r['ours_ppl']:.4f} ± {r['ours_se']:.4f} | {r['peer_ppl']:.4f} ± {r['peer_se']:.4f} | {r['source_ppl']:.4f} | "
+                     f"{100 * (r['ours_ppl'] / r['source_ppl'] - 1):+.2f}% / {100 * (r['peer_ppl'] / r['source_ppl'] - 1):+.2f}% |")
+    open(os.path.join(OUT, "gguf-vs-llama-quantize.md"), "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
