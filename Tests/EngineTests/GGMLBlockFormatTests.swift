@@ -204,8 +204,8 @@ final class GGMLBlockFormatTests: XCTestCase {
         }
     }
 
-    /// One-thread throughput of the reference and of ours (printed, not asserted), on the same rows whose total
-    /// error must favour ours.
+    /// One-thread throughput in weights per CPU-second (this thread's CPU time, so other load on the machine
+    /// matters little) of the reference and of ours, printed, not asserted; the same rows' total error must favour ours.
     func testThroughput() {
         let rows = 4096, columns = 1024
         let x = Self.rows(rows, columns, heavyTailed: false, seed: 5)
@@ -213,7 +213,7 @@ final class GGMLBlockFormatTests: XCTestCase {
             let rowBytes = type.rowBytes(columns: columns)!
             var reference = [UInt8](repeating: 0, count: rows * rowBytes), ours = reference
             func run(_ useReference: Bool, into out: inout [UInt8]) -> Double {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = Self.threadCPUSeconds()
                 x.withUnsafeBufferPointer { xs in
                     out.withUnsafeMutableBytes { o in
                         for row in 0..<rows {
@@ -222,7 +222,7 @@ final class GGMLBlockFormatTests: XCTestCase {
                         }
                     }
                 }
-                return Double(rows * columns) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e6
+                return Double(rows * columns) / (Self.threadCPUSeconds() - start) / 1e6
             }
             let referenceRate = run(true, into: &reference), oursRate = run(false, into: &ours)
             let referenceError = error(type, x, reference), oursError = error(type, x, ours)
@@ -233,6 +233,12 @@ final class GGMLBlockFormatTests: XCTestCase {
     }
 
     // MARK: Helpers
+
+    static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 
     /// Totals of the weighted squared error of ours and of the reference over `x` (rows of `columns`), checking
     /// ours per block and the reference's worst error per block against its format's step.
