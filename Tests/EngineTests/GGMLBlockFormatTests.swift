@@ -180,6 +180,21 @@ final class GGMLBlockFormatTests: XCTestCase {
         }
     }
 
+    /// A block with an infinity or a NaN has no finite error to improve on: ours keeps the reference's bytes
+    /// (and neither traps).
+    func testNonFiniteBlocksKeepTheReference() {
+        for type in Self.quantized {
+            for special: Float in [.infinity, -.infinity, .nan] {
+                var x = NumericsTestData.gaussian(count: type.blockElements, seed: 21)
+                x[5] = special
+                var ours = [UInt8](repeating: 0, count: type.blockBytes), reference = [UInt8](repeating: 1, count: type.blockBytes)
+                ours.withUnsafeMutableBytes { type.codec.quantize(x, importance: nil, into: $0.baseAddress!) }
+                reference.withUnsafeMutableBytes { type.codec.quantizeReference(x, importance: nil, into: $0.baseAddress!) }
+                XCTAssertEqual(ours, reference, "\(type) \(special)")
+            }
+        }
+    }
+
     /// Same input, same bytes.
     func testQuantizeIsDeterministic() {
         let x = Self.rows(64, 256, heavyTailed: true, seed: 9), importance = Self.importance(256, seed: 10)
