@@ -180,6 +180,21 @@ final class GGMLBlockFormatTests: XCTestCase {
         }
     }
 
+    /// A block with an infinity or a NaN has no finite error to improve on: ours keeps the reference's bytes
+    /// (and neither traps).
+    func testNonFiniteBlocksKeepTheReference() {
+        for type in Self.quantized {
+            for special: Float in [.infinity, -.infinity, .nan] {
+                var x = NumericsTestData.gaussian(count: type.blockElements, seed: 21)
+                x[5] = special
+                var ours = [UInt8](repeating: 0, count: type.blockBytes), reference = [UInt8](repeating: 1, count: type.blockBytes)
+                ours.withUnsafeMutableBytes { type.codec.quantize(x, importance: nil, into: $0.baseAddress!) }
+                reference.withUnsafeMutableBytes { type.codec.quantizeReference(x, importance: nil, into: $0.baseAddress!) }
+                XCTAssertEqual(ours, reference, "\(type) \(special)")
+            }
+        }
+    }
+
     /// Same input, same bytes.
     func testQuantizeIsDeterministic() {
         let x = Self.rows(64, 256, heavyTailed: true, seed: 9), importance = Self.importance(256, seed: 10)
@@ -204,8 +219,8 @@ final class GGMLBlockFormatTests: XCTestCase {
         }
     }
 
-    /// One-thread throughput of the reference and of ours (printed, not asserted), on the same rows whose total
-    /// error must favour ours.
+    /// One-thread throughput in weights per CPU-second (this thread's CPU time, so other load on the machine
+    /// matters little) of the reference and of ours, printed, not asserted; the same rows' total error must favour ours.
     func testThroughput() {
         let rows = 4096, columns = 1024
         let x = Self.rows(rows, columns, heavyTailed: false, seed: 5)
@@ -213,7 +228,7 @@ final class GGMLBlockFormatTests: XCTestCase {
             let rowBytes = type.rowBytes(columns: columns)!
             var reference = [UInt8](repeating: 0, count: rows * rowBytes), ours = reference
             func run(_ useReference: Bool, into out: inout [UInt8]) -> Double {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = Self.threadCPUSeconds()
                 x.withUnsafeBufferPointer { xs in
                     out.withUnsafeMutableBytes { o in
                         for row in 0..<rows {
@@ -222,7 +237,7 @@ final class GGMLBlockFormatTests: XCTestCase {
                         }
                     }
                 }
-                return Double(rows * columns) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e6
+                return Double(rows * columns) / (Self.threadCPUSeconds() - start) / 1e6
             }
             let referenceRate = run(true, into: &reference), oursRate = run(false, into: &ours)
             let referenceError = error(type, x, reference), oursError = error(type, x, ours)
@@ -233,6 +248,12 @@ final class GGMLBlockFormatTests: XCTestCase {
     }
 
     // MARK: Helpers
+
+    static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 
     /// Totals of the weighted squared error of ours and of the reference over `x` (rows of `columns`), checking
     /// ours per block and the reference's worst error per block against its format's step.

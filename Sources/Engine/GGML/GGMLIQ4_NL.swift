@@ -33,9 +33,8 @@ public enum GGMLIQ4_NL: GGMLBlockCodec {
         }
     }
 
-    /// The scale from an exact sweep over every point where a weight's nearest level changes (the largest weight
-    /// between 50 and 200 level units from zero, both signs of d), then stored in f16 the best way; kept only
-    /// where it beats the reference.
+    /// The scale from the grid sweep of 1/d over nearest-level codes (the largest weight 50 to 200 level units from
+    /// zero, both signs of d), stored in f16 the best way; kept only where it beats the reference.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)

@@ -22,7 +22,7 @@ public enum GGMLIQ4_XS: GGMLBlockCodec {
         }
     }
 
-    /// Per sub-block the best continuous scale from the exact level sweep of IQ4_NL; then super-scales d = -s/32
+    /// Per sub-block the best continuous scale from IQ4_NL's level sweep; then super-scales d = -s/32
     /// and s/31 for the sub-block scale s of largest magnitude, each with every sub-block's 6-bit scale chosen
     /// between the two integers around its ideal by re-rounding its codes, d refitted by least squares over the
     /// whole block and stored in f16; the best is kept only where it beats the reference.

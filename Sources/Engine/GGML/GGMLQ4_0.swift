@@ -28,13 +28,13 @@ public enum GGMLQ4_0: GGMLBlockCodec {
         }
     }
 
-    /// The scale from an exact sweep over every rounding boundary of 1/d (the largest weight between 4 and 16
-    /// steps from zero, both signs of d), then stored in f16 the best way; kept only where it beats the reference.
+    /// The scale from the grid sweep of 1/d (the largest weight 5 to 13 steps from zero, both signs of d), stored
+    /// in f16 the best way; kept only where it beats the reference.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)
             GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -8, hi: 7, tLow: 4, tHigh: 16, scratch: s.sweep)
+            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -8, hi: 7, tLow: 5, tHigh: 13, scratch: s.sweep)
             let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -8, hi: 7, scale: d,
                                                        codes: s.codes, scratch: s.trial)
             GGMLF16.store(bits, block)

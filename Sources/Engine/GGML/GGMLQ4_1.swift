@@ -29,14 +29,13 @@ public enum GGMLQ4_1: GGMLBlockCodec {
         }
     }
 
-    /// Scale and offset from an exact sweep over the rounding boundaries of 1/d (the block's range spanning 7.5 to
-    /// 22.5 steps) with a joint least-squares fit per code vector, then stored in f16 the best way; kept only where
-    /// it beats the reference.
+    /// Scale and offset from the grid sweep of 1/d (the block's range spanning 9 to 21 steps) with a joint
+    /// least-squares fit per code vector, stored in f16 the best way; kept only where it beats the reference.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)
             GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            guard let fit = GGMLScaleSearch.affineScale(x, weights: s.weights, count: 32, hi: 15, tLow: 7.5, tHigh: 22.5, scratch: s.sweep)
+            guard let fit = GGMLScaleSearch.affineScale(x, weights: s.weights, count: 32, hi: 15, tLow: 9, tHigh: 21, scratch: s.sweep)
             else { return block.copyMemory(from: s.reference, byteCount: 20) }
             let bits = GGMLScaleSearch.finishAffine(x, weights: s.weights, count: 32, hi: 15, scale: fit.d, offset: fit.m,
                                                     codes: s.codes, scratch: s.trial)

@@ -29,13 +29,13 @@ public enum GGMLQ5_0: GGMLBlockCodec {
         }
     }
 
-    /// The scale from an exact sweep over every rounding boundary of 1/d (the largest weight between 8 and 32
-    /// steps from zero, both signs of d), then stored in f16 the best way; kept only where it beats the reference.
+    /// The scale from the grid sweep of 1/d (the largest weight 10 to 26 steps from zero, both signs of d), stored
+    /// in f16 the best way; kept only where it beats the reference.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)
             GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -16, hi: 15, tLow: 8, tHigh: 32, scratch: s.sweep)
+            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -16, hi: 15, tLow: 10, tHigh: 26, scratch: s.sweep)
             let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -16, hi: 15, scale: d,
                                                        codes: s.codes, scratch: s.trial)
             for j in 0..<32 { s.codes[j] += 16 }

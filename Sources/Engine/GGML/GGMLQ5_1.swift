@@ -30,14 +30,13 @@ public enum GGMLQ5_1: GGMLBlockCodec {
         }
     }
 
-    /// Scale and offset from an exact sweep over the rounding boundaries of 1/d (the block's range spanning 15.5 to
-    /// 46.5 steps) with a joint least-squares fit per code vector, then stored in f16 the best way; kept only where
-    /// it beats the reference.
+    /// Scale and offset from the grid sweep of 1/d (the block's range spanning 20 to 42 steps) with a joint
+    /// least-squares fit per code vector, stored in f16 the best way; kept only where it beats the reference.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)
             GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            guard let fit = GGMLScaleSearch.affineScale(x, weights: s.weights, count: 32, hi: 31, tLow: 15.5, tHigh: 46.5, scratch: s.sweep)
+            guard let fit = GGMLScaleSearch.affineScale(x, weights: s.weights, count: 32, hi: 31, tLow: 20, tHigh: 42, scratch: s.sweep)
             else { return block.copyMemory(from: s.reference, byteCount: 24) }
             let bits = GGMLScaleSearch.finishAffine(x, weights: s.weights, count: 32, hi: 31, scale: fit.d, offset: fit.m,
                                                     codes: s.codes, scratch: s.trial)

@@ -17,11 +17,11 @@ public enum GGMLQ8_0: GGMLBlockCodec {
         let id: Float = d != 0 ? 1 / d : 0
         GGMLF16.store(GGMLF16.encode(d), block)
         let qs = (block + 2).assumingMemoryBound(to: Int8.self)
-        for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: GGMLReferenceSearch.roundHalfAway(x[j] * id)) }
+        for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: roundHalfAway(x[j] * id)) }
     }
 
-    /// The scale from an exact sweep over the rounding boundaries of 1/d with the largest weight 116 to 140 steps
-    /// from zero (both signs, so -128 is used too), stored in f16 the best way; kept only where it beats the reference.
+    /// The scale from the grid sweep of 1/d with the largest weight 116 to 140 steps from zero (both signs, so -128
+    /// is used too), stored in f16 the best way; kept only where it beats the reference.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)
@@ -34,6 +34,15 @@ public enum GGMLQ8_0: GGMLBlockCodec {
             (block + 2).copyMemory(from: s.codes, byteCount: 32)
             GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
         }
+    }
+
+    /// C's roundf (half away from zero) for |x| < 2^23 without a library call or a branch: the fraction left after
+    /// truncation is exact, so comparing it with one half decides the way.
+    @inline(__always)
+    private static func roundHalfAway(_ x: Float) -> Int32 {
+        let t = Int32(x)
+        let fraction = x - Float(t)
+        return t &+ (fraction >= 0.5 ? 1 : 0) &- (fraction <= -0.5 ? 1 : 0)
     }
 
     /// dequantize_row_q8_0: q·d.

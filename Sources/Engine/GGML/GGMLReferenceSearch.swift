@@ -1,4 +1,4 @@
-/// The helpers llama.cpp's ggml-quants.c shares between its own quantizers (nearest_int, roundf, best_index_int8,
+/// The helpers llama.cpp's ggml-quants.c shares between its own quantizers (nearest_int, best_index_int8,
 /// make_qx_quants, make_qkx3_quants, the importance weights), in ggml's float operation order so the reference
 /// paths pick the same codes. Evaluated as written, without fused multiply-adds (a compiler that contracts them
 /// into FMAs can move a near-tie in llama.cpp's own build).
@@ -8,15 +8,6 @@ enum GGMLReferenceSearch {
     @inline(__always)
     static func nearestInt(_ x: Float) -> Int32 {
         Int32(bitPattern: (x + 12_582_912).bitPattern & 0x007F_FFFF) - 0x0040_0000
-    }
-
-    /// C's roundf (half away from zero) for |x| < 2^23, without a library call: the fraction left after truncation
-    /// is exact, so comparing it with one half decides the way.
-    @inline(__always)
-    static func roundHalfAway(_ x: Float) -> Int32 {
-        let t = Int32(x)
-        let fraction = x - Float(t)
-        return fraction >= 0.5 ? t + 1 : fraction <= -0.5 ? t - 1 : t
     }
 
     /// best_index_int8: the index of the level nearest to `x` in a sorted table of `count` (a power of two) levels;

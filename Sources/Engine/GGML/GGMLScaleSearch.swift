@@ -1,11 +1,12 @@
 /// Our choice of scales inside ggml's grids (`quantize` of the block formats).
 ///
 /// For a fixed scale the best code of every weight is its nearest grid point, so a block's error is a function of
-/// the scale alone. The sweeps walk the inverse scale s upward through every point where some weight's nearest
-/// code changes (a min-heap of each weight's next boundary), keep the weighted sums of the current codes up to
-/// date in O(1) per crossing, and score each code vector by its weighted least-squares scale (and offset).
-/// The winner is then stored as ggml stores it, in f16, so the finishing steps re-round the codes at the f16
-/// scale, try its f16 neighbours, refit by least squares and repeat while that helps.
+/// the scale alone. The sweeps score a fine grid of inverse scales s (`gridPoints` between two bounds) without
+/// re-rounding the block at each: every weight adds each change of its code to the sums Σw·x·q, Σw·q² (and Σw·q
+/// for an offset) of the grid interval where that change happens; running totals then give each grid point's
+/// code vector, scored by its weighted least-squares scale (and offset). The winner is stored as ggml stores it,
+/// in f16, so the finishing steps re-round the codes at the f16 scale, try its f16 neighbours, refit by least
+/// squares and repeat while that helps.
 /// Objective: Σ w·(x - x̂)² with w the importance (ones without it) — the measure `weightedError` reports.
 enum GGMLScaleSearch {
     /// Σ importance·(x - y)², or Σ (x - y)² without importance, in Double and index order.
@@ -42,50 +43,52 @@ enum GGMLScaleSearch {
 
     // MARK: Sweeps
 
-    /// The best signed scale d for x ≈ d·c with integer codes c in lo...hi, over every code vector that nearest
-    /// rounding gives for |1/d| between tLow/amax and tHigh/amax (both signs of d). 0 when no code vector fits.
+    /// Inverse scales scored per sweep, in equal steps.
+    static var gridPoints: Int { 128 }
+
+    /// The best signed scale d for x ≈ d·c with integer codes c in lo...hi, over the code vectors nearest rounding
+    /// gives on the grid of |1/d| from tLow/amax to tHigh/amax, both signs of d. 0 when no code vector fits.
     static func symmetricScale(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, count n: Int, lo: Int32, hi: Int32,
                                tLow: Float, tHigh: Float, scratch: SweepScratch) -> Float {
         let amax = maxMagnitude(x, count: n)
         guard amax > 0, amax.isFinite else { return 0 }
-        let s0 = tLow / amax, s1 = tHigh / amax
-        var bestScore = 0.0, bestScale: Float = 0
-        let c = scratch.codes
+        let s0 = tLow / amax, s1 = tHigh / amax, perStep = Float(gridPoints) / (s1 - s0)
+        let dxq = scratch.first, dqq = scratch.second
+        var best = (xq: 0.0, qq: 1.0, sign: Float(1)), bestScore = 0.0
         for pass in 0..<2 {
             let sign: Float = pass == 0 ? 1 : -1
-            var heap = BoundaryHeap(scratch)
+            dxq.update(repeating: 0, count: gridPoints)
+            dqq.update(repeating: 0, count: gridPoints)
             var sxq = 0.0, sqq = 0.0
             for i in 0..<n {
-                let v = sign * x[i]
-                let ci = Swift.max(lo, Swift.min(hi, GGMLReferenceSearch.nearestInt(v * s0)))
-                c[i] = ci
-                sxq += Double(w[i]) * Double(v) * Double(ci)
-                sqq += Double(w[i]) * Double(ci * ci)
-                if v > 0, ci < hi { heap.push((Float(ci) + 0.5) / v, Int32(i), limit: s1) }
-                if v < 0, ci > lo { heap.push((Float(-ci) + 0.5) / -v, Int32(i), limit: s1) }
-            }
-            while true {
-                if sxq > 0, sqq > 0, sxq * sxq > bestScore * sqq {
-                    bestScore = sxq * sxq / sqq
-                    bestScale = sign * Float(sxq / sqq)
+                let v = sign * x[i], a = abs(v)
+                guard a > 0 else { continue }
+                // Codes only move away from zero as s grows: follow |c| up to the side's limit.
+                let limit = v > 0 ? hi : -lo
+                let m0 = Swift.min(limit, GGMLReferenceSearch.nearestInt(a * s0))
+                let m1 = Swift.min(limit, GGMLReferenceSearch.nearestInt(a * s1))
+                let wa = w[i] * a
+                sxq += Double(wa) * Double(m0)
+                sqq += Double(w[i]) * Double(m0 * m0)
+                guard m1 > m0 else { continue }
+                let ia = 1 / a
+                for m in m0..<m1 {
+                    let k = gridIndex((Float(m) + 0.5) * ia, from: s0, perStep: perStep)
+                    dxq[k] += wa
+                    dqq[k] += w[i] * Float(2 * m + 1)
                 }
-                guard heap.count > 0 else { break }
-                let i = Int(heap.minItem)
-                let v = sign * x[i]
-                let old = c[i], new = v > 0 ? old + 1 : old - 1
-                c[i] = new
-                sxq += Double(w[i]) * Double(abs(v))
-                sqq += Double(w[i]) * Double(new * new - old * old)
-                if v > 0, new < hi { heap.replaceMin((Float(new) + 0.5) / v, limit: s1) }
-                else if v < 0, new > lo { heap.replaceMin((Float(-new) + 0.5) / -v, limit: s1) }
-                else { heap.removeMin() }
+            }
+            // A code vector's score is the error it removes with its least-squares scale: sxq²/sqq.
+            for k in -1..<gridPoints {
+                if k >= 0 { sxq += Double(dxq[k]); sqq += Double(dqq[k]) }
+                if sxq > 0, sxq * sxq > bestScore * sqq { bestScore = sxq * sxq / sqq; best = (sxq, sqq, sign) }
             }
         }
-        return bestScale
+        return best.xq > 0 ? best.sign * Float(best.xq / best.qq) : 0
     }
 
-    /// The best (d > 0, m) for x ≈ d·c + m with codes c in 0...hi: codes from nearest rounding of (x - m0)·s for
-    /// s between tLow and tHigh over the range above m0, each scored with its joint least-squares d and m. Two
+    /// The best (d > 0, m) for x ≈ d·c + m with codes c in 0...hi: codes from nearest rounding of (x - m0)·s on the
+    /// grid of s from tLow to tHigh over the range above m0, each scored with its joint least-squares d and m. Two
     /// rounds: m0 the block minimum, then the best m of the first round. nil when no code vector fits.
     static func affineScale(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, count n: Int, hi: Int32,
                             tLow: Float, tHigh: Float, scratch: SweepScratch) -> (d: Float, m: Float)? {
@@ -98,38 +101,41 @@ enum GGMLScaleSearch {
         guard highest > lowest, (highest - lowest).isFinite, sw > 0 else { return nil }
         var best: (score: Double, d: Float, m: Float)? = nil
         var m0 = lowest
-        let c = scratch.codes
+        let dq = scratch.first, dqq = scratch.second, dxq = scratch.third
         for _ in 0..<2 {
             let range = highest - m0
             guard range > 0 else { break }
-            let s0 = tLow / range, s1 = tHigh / range
-            var heap = BoundaryHeap(scratch)
+            let s0 = tLow / range, s1 = tHigh / range, perStep = Float(gridPoints) / (s1 - s0)
+            dq.update(repeating: 0, count: gridPoints)
+            dqq.update(repeating: 0, count: gridPoints)
+            dxq.update(repeating: 0, count: gridPoints)
             var sq = 0.0, sqq = 0.0, sxq = 0.0
             for i in 0..<n {
                 let u = x[i] - m0
-                let ci = u > 0 ? Swift.min(hi, GGMLReferenceSearch.nearestInt(u * s0)) : 0
-                c[i] = ci
-                sq += Double(w[i]) * Double(ci)
-                sqq += Double(w[i]) * Double(ci * ci)
-                sxq += Double(w[i]) * Double(x[i]) * Double(ci)
-                if u > 0, ci < hi { heap.push((Float(ci) + 0.5) / u, Int32(i), limit: s1) }
-            }
-            while true {
-                let det = sw * sqq - sq * sq
-                if det > 1e-9 * sw * sqq {
-                    let d = (sw * sxq - sx * sq) / det
-                    let m = (sqq * sx - sq * sxq) / det
-                    let score = d * sxq + m * sx
-                    if d > 0, score > (best?.score ?? -.infinity) { best = (score, Float(d), Float(m)) }
+                guard u > 0 else { continue }
+                let c0 = Swift.min(hi, GGMLReferenceSearch.nearestInt(u * s0))
+                let c1 = Swift.min(hi, GGMLReferenceSearch.nearestInt(u * s1))
+                let wx = w[i] * x[i]
+                sq += Double(w[i]) * Double(c0)
+                sqq += Double(w[i]) * Double(c0 * c0)
+                sxq += Double(wx) * Double(c0)
+                guard c1 > c0 else { continue }
+                let iu = 1 / u
+                for c in c0..<c1 {
+                    let k = gridIndex((Float(c) + 0.5) * iu, from: s0, perStep: perStep)
+                    dq[k] += w[i]
+                    dqq[k] += w[i] * Float(2 * c + 1)
+                    dxq[k] += wx
                 }
-                guard heap.count > 0 else { break }
-                let i = Int(heap.minItem)
-                let old = c[i]
-                c[i] = old + 1
-                sq += Double(w[i])
-                sqq += Double(w[i]) * Double(2 * old + 1)
-                sxq += Double(w[i]) * Double(x[i])
-                if old + 1 < hi { heap.replaceMin((Float(old + 1) + 0.5) / (x[i] - m0), limit: s1) } else { heap.removeMin() }
+            }
+            for k in -1..<gridPoints {
+                if k >= 0 { sq += Double(dq[k]); sqq += Double(dqq[k]); sxq += Double(dxq[k]) }
+                let det = sw * sqq - sq * sq
+                guard det > 1e-9 * sw * sqq else { continue }
+                let d = (sw * sxq - sx * sq) / det
+                let m = (sqq * sx - sq * sxq) / det
+                let score = d * sxq + m * sx
+                if d > 0, score > (best?.score ?? -.infinity) { best = (score, Float(d), Float(m)) }
             }
             guard let b = best, b.m != m0, b.m < highest else { break }
             m0 = b.m
@@ -137,51 +143,53 @@ enum GGMLScaleSearch {
         return best.map { ($0.d, $0.m) }
     }
 
-    /// The best signed scale d for x ≈ d·levels[c] (a sorted table of `levelCount` levels), over every code vector
-    /// that nearest-level rounding gives for |1/d| between tLow/amax and tHigh/amax, both signs. 0 when none fits.
+    /// The best signed scale d for x ≈ d·levels[c] (a sorted table of `levelCount` levels), over the code vectors
+    /// nearest-level rounding gives on the grid of |1/d| from tLow/amax to tHigh/amax, both signs. 0 when none fits.
     static func levelScale(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, count n: Int,
                            levels: UnsafePointer<Int8>, levelCount: Int, tLow: Float, tHigh: Float, scratch: SweepScratch) -> Float {
         let amax = maxMagnitude(x, count: n)
         guard amax > 0, amax.isFinite else { return 0 }
-        let s0 = tLow / amax, s1 = tHigh / amax
-        let top = Int32(levelCount - 1)
-        // Midpoint between levels j and j+1: where the nearest level changes.
-        func midpoint(_ j: Int32) -> Float { Float(Int(levels[Int(j)]) + Int(levels[Int(j) + 1])) * 0.5 }
-        var bestScore = 0.0, bestScale: Float = 0
-        let c = scratch.codes
+        let s0 = tLow / amax, s1 = tHigh / amax, perStep = Float(gridPoints) / (s1 - s0)
+        let dxq = scratch.first, dqq = scratch.second
+        var best = (xq: 0.0, qq: 1.0, sign: Float(1)), bestScore = 0.0
         for pass in 0..<2 {
             let sign: Float = pass == 0 ? 1 : -1
-            var heap = BoundaryHeap(scratch)
+            dxq.update(repeating: 0, count: gridPoints)
+            dqq.update(repeating: 0, count: gridPoints)
             var sxq = 0.0, sqq = 0.0
             for i in 0..<n {
                 let v = sign * x[i]
-                let ci = Int32(GGMLReferenceSearch.nearestLevel(levels, count: levelCount, v * s0))
-                c[i] = ci
-                let q = Double(levels[Int(ci)])
-                sxq += Double(w[i]) * Double(v) * q
-                sqq += Double(w[i]) * q * q
-                if v > 0, ci < top { heap.push(midpoint(ci) / v, Int32(i), limit: s1) }
-                if v < 0, ci > 0 { heap.push(midpoint(ci - 1) / v, Int32(i), limit: s1) }
-            }
-            while true {
-                if sxq > 0, sqq > 0, sxq * sxq > bestScore * sqq {
-                    bestScore = sxq * sxq / sqq
-                    bestScale = sign * Float(sxq / sqq)
+                let c0 = GGMLReferenceSearch.nearestLevel(levels, count: levelCount, v * s0)
+                let c1 = GGMLReferenceSearch.nearestLevel(levels, count: levelCount, v * s1)
+                let q0 = Float(levels[c0])
+                sxq += Double(w[i] * v) * Double(q0)
+                sqq += Double(w[i]) * Double(q0 * q0)
+                guard c1 != c0 else { continue }
+                // The level changes where v·s crosses the midpoint between neighbouring levels.
+                let step = c1 > c0 ? 1 : -1, iv = 1 / v
+                var c = c0
+                while c != c1 {
+                    let next = c + step
+                    let qa = Float(levels[c]), qb = Float(levels[next])
+                    let k = gridIndex((qa + qb) * 0.5 * iv, from: s0, perStep: perStep)
+                    dxq[k] += w[i] * v * (qb - qa)
+                    dqq[k] += w[i] * (qb * qb - qa * qa)
+                    c = next
                 }
-                guard heap.count > 0 else { break }
-                let i = Int(heap.minItem)
-                let v = sign * x[i]
-                let old = c[i], new = v > 0 ? old + 1 : old - 1
-                c[i] = new
-                let qOld = Double(levels[Int(old)]), qNew = Double(levels[Int(new)])
-                sxq += Double(w[i]) * Double(v) * (qNew - qOld)
-                sqq += Double(w[i]) * (qNew * qNew - qOld * qOld)
-                if v > 0, new < top { heap.replaceMin(midpoint(new) / v, limit: s1) }
-                else if v < 0, new > 0 { heap.replaceMin(midpoint(new - 1) / v, limit: s1) }
-                else { heap.removeMin() }
+            }
+            // A code vector's score is the error it removes with its least-squares scale: sxq²/sqq.
+            for k in -1..<gridPoints {
+                if k >= 0 { sxq += Double(dxq[k]); sqq += Double(dqq[k]) }
+                if sxq > 0, sxq * sxq > bestScore * sqq { bestScore = sxq * sxq / sqq; best = (sxq, sqq, sign) }
             }
         }
-        return bestScale
+        return best.xq > 0 ? best.sign * Float(best.xq / best.qq) : 0
+    }
+
+    /// The grid interval an inverse scale falls in (clamped: rounding can put a boundary a hair outside).
+    @inline(__always)
+    private static func gridIndex(_ s: Float, from s0: Float, perStep: Float) -> Int {
+        Swift.max(0, Swift.min(gridPoints - 1, Int((s - s0) * perStep)))
     }
 
     // MARK: Finishing at f16
@@ -347,25 +355,24 @@ enum GGMLScaleSearch {
         return amax
     }
 
-    /// Working memory of one sweep over at most 32 weights: current codes and the boundary heap.
+    /// Working memory of one sweep: per-grid-interval sums, three arrays of `gridPoints`.
     struct SweepScratch {
-        let codes: UnsafeMutablePointer<Int32>
-        let keys: UnsafeMutablePointer<Float>
-        let items: UnsafeMutablePointer<Int32>
+        let first: UnsafeMutablePointer<Float>
+        let second: UnsafeMutablePointer<Float>
+        let third: UnsafeMutablePointer<Float>
     }
 
-    /// Runs `body` with sweep scratch on the stack (three arrays of 32, under the 1 KiB that stays on the stack).
+    /// Runs `body` with sweep scratch on the stack (three allocations of 512 bytes: each under the 1 KiB that needs
+    /// no stack check).
     @inline(__always)
     static func withSweepScratch<R>(_ body: (SweepScratch) -> R) -> R {
-        withUnsafeTemporaryAllocation(byteCount: 384, alignment: 16) { raw in
-            body(sweepScratch(raw.baseAddress!))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 128) { first in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 128) { second in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 128) { third in
+                    body(SweepScratch(first: first.baseAddress!, second: second.baseAddress!, third: third.baseAddress!))
+                }
+            }
         }
-    }
-
-    @inline(__always)
-    private static func sweepScratch(_ p: UnsafeMutableRawPointer) -> SweepScratch {
-        SweepScratch(codes: p.bindMemory(to: Int32.self, capacity: 32), keys: (p + 128).bindMemory(to: Float.self, capacity: 32),
-                     items: (p + 256).bindMemory(to: Int32.self, capacity: 32))
     }
 
     /// Working memory of `quantize` for a block of at most 32 weights.
@@ -380,71 +387,17 @@ enum GGMLScaleSearch {
         let reference: UnsafeMutableRawPointer
     }
 
-    /// Runs `body` with a `BlockScratch` on the stack (768 bytes: under the 1 KiB that needs no stack check).
+    /// Runs `body` with a `BlockScratch` on the stack.
     @inline(__always)
     static func withBlockScratch<R>(_ body: (BlockScratch) -> R) -> R {
-        withUnsafeTemporaryAllocation(byteCount: 768, alignment: 16) { raw in
-            let p = raw.baseAddress!
-            return body(BlockScratch(sweep: sweepScratch(p), weights: (p + 384).bindMemory(to: Float.self, capacity: 32),
-                                     values: (p + 512).bindMemory(to: Float.self, capacity: 32),
-                                     codes: (p + 640).bindMemory(to: Int8.self, capacity: 32),
-                                     trial: (p + 672).bindMemory(to: Int8.self, capacity: 32), reference: p + 704))
-        }
-    }
-
-    /// A binary min-heap of (inverse scale of a weight's next code boundary, weight index).
-    struct BoundaryHeap {
-        let keys: UnsafeMutablePointer<Float>
-        let items: UnsafeMutablePointer<Int32>
-        var count = 0
-
-        init(_ scratch: SweepScratch) {
-            keys = scratch.keys
-            items = scratch.items
-        }
-
-        var minItem: Int32 { items[0] }
-
-        /// Adds a boundary unless it lies past the end of the sweep.
-        @inline(__always)
-        mutating func push(_ key: Float, _ item: Int32, limit: Float) {
-            guard key <= limit else { return }
-            var i = count
-            count += 1
-            while i > 0 {
-                let parent = (i - 1) >> 1
-                guard keys[parent] > key else { break }
-                keys[i] = keys[parent]; items[i] = items[parent]
-                i = parent
+        withSweepScratch { sweep in
+            withUnsafeTemporaryAllocation(byteCount: 384, alignment: 16) { raw in
+                let p = raw.baseAddress!
+                return body(BlockScratch(sweep: sweep, weights: p.bindMemory(to: Float.self, capacity: 32),
+                                         values: (p + 128).bindMemory(to: Float.self, capacity: 32),
+                                         codes: (p + 256).bindMemory(to: Int8.self, capacity: 32),
+                                         trial: (p + 288).bindMemory(to: Int8.self, capacity: 32), reference: p + 320))
             }
-            keys[i] = key; items[i] = item
-        }
-
-        /// Gives the smallest entry's weight its next boundary (or drops it when that lies past the end).
-        @inline(__always)
-        mutating func replaceMin(_ key: Float, limit: Float) {
-            guard key <= limit else { removeMin(); return }
-            siftDown(key, items[0])
-        }
-
-        @inline(__always)
-        mutating func removeMin() {
-            count -= 1
-            if count > 0 { siftDown(keys[count], items[count]) }
-        }
-
-        @inline(__always)
-        private mutating func siftDown(_ key: Float, _ item: Int32) {
-            var i = 0
-            while true {
-                var child = 2 * i + 1
-                guard child < count else { break }
-                if child + 1 < count, keys[child + 1] < keys[child] { child += 1 }
-                guard keys[child] < key else { break }
-                keys[i] = keys[child]; items[i] = items[child]
-                i = child
-            }
-            keys[i] = key; items[i] = item
         }
     }
 }
