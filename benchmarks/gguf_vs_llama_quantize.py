@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Our GGUF files against llama-quantize's, from the same source at the same mix: tensor bytes and perplexity
-measured by llama.cpp's own llama-perplexity (full eval text, 512-token windows, 2 threads).
+measured by llama.cpp's own llama-perplexity (512-token windows, 2 threads; the first 24 windows of SmolLM2's
+eval.txt (12,288 tokens, about half of it) and 128 of tiny-llama's (65,536 bytes), to fit a 2-core machine).
 
 Sources: SmolLM2-135M-Instruct (its Q4_1 GGUF; llama-quantize needs --allow-requantize) on its eval.txt, and
 tiny-llama-bytes (ours from the HF folder; the peer's from the same bf16 weights as F32 GGUF, made by
@@ -28,10 +29,10 @@ OUT = os.path.join(ROOT, "out", "bench")
 MODELS = {
     "smollm2": {"ours_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
                 "peer_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True},
+                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True, "chunks": 24},
     "tiny-llama": {"ours_source": os.path.join(SHARED, "tiny-llama-bytes"),
                    "peer_source": os.path.join(ROOT, "out", "peers", "tiny-llama", "F32.gguf"),
-                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False},
+                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False, "chunks": 128},
 }
 
 
@@ -47,8 +48,8 @@ def parameters(path):
     return sum(int(t.n_elements) for t in gguf.GGUFReader(path).tensors)
 
 
-def perplexity(model, text):
-    p = run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512"])
+def perplexity(model, text, chunks):
+    p = run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512", "--chunks", str(chunks)])
     m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", p.stdout + p.stderr)
     return float(m.group(1)), float(m.group(2))
 
@@ -83,15 +84,16 @@ def main():
         spec = MODELS[model]
         work = os.path.join(OUT, model)
         os.makedirs(work, exist_ok=True)
-        base, base_se = perplexity(spec["peer_source"], spec["eval"])
+        base, base_se = perplexity(spec["peer_source"], spec["eval"], spec["chunks"])
         print(f"{model}: source ppl {base:.4f} +/- {base_se:.4f}", file=sys.stderr)
         for mix in args.mixes.split(","):
             t0 = time.time()
             a, b = ours(model, mix, spec, work), peer(model, mix, spec, work)
             row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
                    "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
-            row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"])
-            row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"])
+            row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"], spec["chunks"])
+            row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"], spec["chunks"])
+            row["windows"] = spec["chunks"]
             row["bytes_ratio"] = row["ours_bytes"] / row["peer_bytes"]
             row["ours_bpw"] = 8 * row["ours_bytes"] / row["parameters"]
             row["peer_bpw"] = 8 * row["peer_bytes"] / row["parameters"]

@@ -34,7 +34,9 @@ public struct SyntheticArchitecture: Sendable {
         let config = """
             {"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":\(hidden),"intermediate_size":\(intermediate),\
             "num_hidden_layers":\(layers),"num_attention_heads":\(heads),"num_key_value_heads":8,"head_dim":128,"vocab_size":\(vocab),\
-            "rms_norm_eps":1e-05,"rope_theta":500000.0,"tie_word_embeddings":false,"torch_dtype":"bfloat16"}
+            "max_position_embeddings":131072,"rms_norm_eps":1e-05,"rope_theta":500000.0,\
+            "rope_scaling":{"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192,"rope_type":"llama3"},\
+            "tie_word_embeddings":false,"torch_dtype":"bfloat16"}
             """
         return SyntheticArchitecture(name: name, config: config, tensors: t)
     }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Throughput per core of GGUF quantization, ours against llama-quantize, on the same tensors in the same run:
+# SmolLM2-135M-Instruct's Q4_1 GGUF requantized to each mix with one thread (llama-quantize ... 1) and with one
+# embedded worker (coordinator start --workers 1, then uqcit export --format gguf). CPU seconds (user + system)
+# from /usr/bin/time, since this machine's wall clock is shared. Needs scripts/llama-cpp.sh and swift build.
+# Usage: benchmarks/gguf_throughput.sh [MIX ...]   (default: Q4_0 Q4_K_M)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC=${SRC:-$ROOT/../shared/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf}
+BIN=$ROOT/out/peers/bin
+SWIFT_BIN=${SWIFT_BIN:-$ROOT/.build/debug}
+WORK=$ROOT/out/bench/throughput
+mkdir -p "$WORK"
+MIXES=("$@"); [[ ${#MIXES[@]} -gt 0 ]] || MIXES=(Q4_0 Q4_K_M)
+PARAMS=$(python3 -c "import gguf,sys; print(sum(int(t.n_elements) for t in gguf.GGUFReader(sys.argv[1]).tensors))" "$SRC")
+
+cpu() { # command... -> CPU seconds on stdout, the command's output in $WORK/last.log
+    /usr/bin/time -f "%U %S" -o "$WORK/time" "$@" > "$WORK/last.log" 2>&1
+    awk '{print $1 + $2}' "$WORK/time"
+}
+
+printf "%-8s %14s %14s %14s %14s %10s\n" mix "peer cpu s" "ours cpu s" "peer Mw/cpu-s" "ours Mw/cpu-s" "ours/peer"
+for mix in "${MIXES[@]}"; do
+    rm -rf "$WORK/pkg-$mix" "$WORK/ours-$mix.gguf" "$WORK/peer-$mix.gguf"
+    peer=$(cpu "$BIN/llama-quantize" --allow-requantize "$SRC" "$WORK/peer-$mix.gguf" "$mix" 1)
+    compress=$(cpu "$SWIFT_BIN/coordinator" start --model "$SRC" --profile "gguf-${mix,,}" --out "$WORK/pkg-$mix" --workers 1)
+    export=$(cpu "$SWIFT_BIN/uqcit" export "$WORK/pkg-$mix" --format gguf --out "$WORK/ours-$mix.gguf")
+    ours=$(python3 -c "print($compress + $export)")
+    python3 -c "
+p, o, n = $peer, $ours, $PARAMS
+print(f'{\"$mix\":8s} {p:14.2f} {o:14.2f} {n / p / 1e6:14.1f} {n / o / 1e6:14.1f} {p / o:10.2f}x')"
+done
+echo "($PARAMS parameters; 'ours/peer' above 1 means ours is faster per CPU second)"
