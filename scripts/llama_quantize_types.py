@@ -3,8 +3,9 @@
 
 Runs the peer's llama-quantize (scripts/llama-cpp.sh builds it) on SOURCE once per mix, into OUT_DIR/<MIX>.gguf
 (skipped when that file exists), reads every output with the gguf package and writes FIXTURE: the source's model
-facts and tensors (name, shape in ggml order, source type) and, per mix, each tensor's type and bytes, their sum and
-the file's size. llama-quantize runs with --allow-requantize only, so a quantized source (SmolLM2's Q4_1 file) works.
+facts and tensors (name, shape in ggml order, source type) and, per mix, each tensor's type, the bytes of all
+tensors and the file's size. llama-quantize runs with --allow-requantize only, so a quantized source (SmolLM2's
+Q4_1 file) works.
 
 Usage: scripts/llama_quantize_types.py SOURCE OUT_DIR FIXTURE [--quantize BIN] [--mixes Q4_K_M Q8_0 ...]
 """
@@ -84,7 +85,6 @@ def main():
         names = list(source_tensors)
         fixture["mixes"][mix] = {
             "types": [quantized[n][0] for n in names],
-            "tensorBytes": [quantized[n][2] for n in names],
             "totalTensorBytes": sum(quantized[n][2] for n in names),
             "fileBytes": os.path.getsize(out),
         }
