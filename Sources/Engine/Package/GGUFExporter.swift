@@ -32,7 +32,7 @@ public enum GGUFExporter {
         let config = try JSONValue.parse(package.config)
         let hp = try LlamaHyperParameters(config: config, file: configPath)
         let names = GGUFLlamaNames(hp)
-        let tokenizer = try tokenizerOf(package, config: config)
+        let tokenizer = try tokenizerMetadata(package, config: config)
         var plans: [Plan] = []
         for (_, t) in package.tensors {
             guard let name = names.ggufName(hf: t.name) else {
@@ -55,7 +55,7 @@ public enum GGUFExporter {
         let mix = package.metadata.profile.settings.ggufMix
         var metadata = hp.ggufMetadata(name: package.metadata.source.name, fileType: mix?.llamaFileType)
         metadata.append(("general.quantization_version", .uint32(2)))
-        metadata += tokenizer.metadata
+        metadata += tokenizer
         let writer = try GGUFWriter(path: path, metadata: metadata, tensors: infos)
         var requantized: [(name: String, relativeError: Double)] = []
         do {
@@ -71,10 +71,12 @@ public enum GGUFExporter {
     }
 
     /// The tokenizer a GGUF source carried, else the one of the source's tokenizer files (or its byte vocabulary).
-    static func tokenizerOf(_ package: PackageReader, config: JSONValue) throws -> GGUFTokenizer {
+    /// A synthetic source has none: llama.cpp's "none" vocabulary says so (the file loads, but cannot read text).
+    static func tokenizerMetadata(_ package: PackageReader, config: JSONValue) throws -> [(key: String, value: GGUFValue)] {
         let carried = package.path + "/tokenizer/" + GGUFTokenizer.packageFileName
-        if let data = FileManager.default.contents(atPath: carried) { return try GGUFTokenizer(jsonBytes: Array(data), file: carried) }
-        return try GGUFTokenizer.forCheckpoint(folder: package.path + "/tokenizer", config: config)
+        if let data = FileManager.default.contents(atPath: carried) { return try GGUFTokenizer(jsonBytes: Array(data), file: carried).metadata }
+        if package.metadata.source.name.hasPrefix(SyntheticSource.scheme) { return [(GGUFTokenizer.Key.model, .string("none"))] }
+        return try GGUFTokenizer.forCheckpoint(folder: package.path + "/tokenizer", config: config).metadata
     }
 
     /// ggml blocks keep their type; tensors kept as stored go as llama.cpp holds them (1-D as F32); anything else
