@@ -27,6 +27,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "The coordinator's CURVE secret key file (coordinator keys generate).") var curveKey: String?
     @Option(help: "A worker public key file, or a folder of *.key files, allowed to connect (repeatable).") var allow: [String] = []
     @Option(help: "shared (workers see the output folder) or stream (outputs travel as chunks; default shared).") var storage: String?
+    @Option(help: "When the job is done, stream the package into this GGUF file (gguf-* profiles); run again to redo it after a crash.") var gguf: String?
     @Flag(help: "Allow plain TCP on addresses other than loopback (no authentication, no encryption).") var insecure = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
@@ -67,6 +68,10 @@ struct StartCommand: ParsableCommand {
             if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(outPath)") }
             let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
                                                       progress: !quiet, cluster: cluster, allocation: allocation))
+            if let gguf {
+                let g = try GGUFExporter.export(try PackageReader(path: outPath), to: gguf)
+                if !quiet { stderr(String(format: "[uqcit] GGUF %@: %d tensors, %.3f bits per weight, sha256 %@", gguf, g.tensors, g.bitsPerWeight, g.sha256)) }
+            }
             if json {
                 print(String(decoding: try PackageJSON.encode(s), as: UTF8.self), terminator: "")
             } else {

@@ -14,15 +14,19 @@ public enum AnalyzeStep {
             for c in 0..<cols { sample[k * cols + c] = row[c] }
         }
         let p = spec.policy
-        if let type = p.ggml, !spec.rotation.enabled {
-            // One ggml type for the whole tensor leaves nothing to allocate: measure its error on the sample rows.
-            return AnalysisResult(rotation: .identity(size: cols), seedTrials: [], unrotatedError: ggmlRelativeError(sample, cols: cols, type: type, reference: p.ggmlCodes == .reference),
-                                  highColumns: [], clusters: [], promotedColumns: 0, plannedHighFraction: 0, realisedHighFraction: 0)
-        }
-        // Seeds are scored with the low format: it holds most of the weights and most of the error.
+        // Seeds are scored with the low format (or the tensor's ggml type): it holds most of the weights and error.
         let lowPart = PartLayout(format: p.low, groupSize: p.lowGroupSize ?? p.low.defaultGroupSize, columns: cols,
                                  symmetric: p.symmetricLow ?? p.low.isSymmetric)
-        let unrotatedError = relativeError(sample, rows: sampleIndex.count, part: lowPart)
+        let score = { (x: [Float]) -> Double in
+            if let type = p.ggml { return ggmlRelativeError(x, cols: cols, type: type, reference: p.ggmlCodes == .reference) }
+            return relativeError(x, rows: sampleIndex.count, part: lowPart)
+        }
+        if p.ggml != nil, !spec.rotation.enabled {
+            // One ggml type for the whole tensor leaves nothing to allocate: measure its error on the sample rows.
+            return AnalysisResult(rotation: .identity(size: cols), seedTrials: [], unrotatedError: score(sample),
+                                  highColumns: [], clusters: [], promotedColumns: 0, plannedHighFraction: 0, realisedHighFraction: 0)
+        }
+        let unrotatedError = score(sample)
 
         // The rotation: score each candidate sign seed by the low format's measured error on the sample rows.
         var descriptor = RotationDescriptor.identity(size: cols)
@@ -32,7 +36,7 @@ public enum AnalyzeStep {
                 let d = RotationDescriptor(size: cols, seed: SeedDerivation.seed(for: spec.tensor.name, salt: UInt64(k)))
                 var rotated = sample
                 rotated.withUnsafeMutableBufferPointer { Rotation(d).rotateRows($0, rows: sampleIndex.count) }
-                trials.append(SeedTrial(seed: d.seed, relativeError: relativeError(rotated, rows: sampleIndex.count, part: lowPart)))
+                trials.append(SeedTrial(seed: d.seed, relativeError: score(rotated)))
             }
             let best = trials.enumerated().min { ($0.element.relativeError, $0.offset) < ($1.element.relativeError, $1.offset) }!
             descriptor = RotationDescriptor(size: cols, seed: best.element.seed)
