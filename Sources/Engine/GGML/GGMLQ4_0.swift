@@ -28,21 +28,11 @@ public enum GGMLQ4_0: GGMLBlockCodec {
         }
     }
 
-    /// The scale from the grid sweep of 1/d (the largest weight 5 to 13 steps from zero, both signs of d), stored
-    /// in f16 the best way; kept only where it beats the reference.
+    /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        GGMLScaleSearch.withBlockScratch { s in
-            quantizeReference(x, importance: importance, into: s.reference)
-            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -8, hi: 7, tLow: 5, tHigh: 13, scratch: s.sweep)
-            let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -8, hi: 7, scale: d,
-                                                       codes: s.codes, scratch: s.trial)
-            GGMLF16.store(bits, block)
-            for j in 0..<16 {
-                let lowNibble = UInt8(truncatingIfNeeded: s.codes[j] + 8), highNibble = UInt8(truncatingIfNeeded: s.codes[j + 16] + 8)
-                block.storeBytes(of: lowNibble | highNibble << 4, toByteOffset: 2 + j, as: UInt8.self)
-            }
-            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -8, hi: 7, into: block) { d, q in
+            GGMLF16.store(d, block)
+            for j in 0..<16 { block.storeBytes(of: q[j] | q[j + 16] << 4, toByteOffset: 2 + j, as: UInt8.self) }
         }
     }
 

@@ -29,18 +29,10 @@ public enum GGMLQ5_0: GGMLBlockCodec {
         }
     }
 
-    /// The scale from the grid sweep of 1/d (the largest weight 10 to 26 steps from zero, both signs of d), stored
-    /// in f16 the best way; kept only where it beats the reference.
+    /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        GGMLScaleSearch.withBlockScratch { s in
-            quantizeReference(x, importance: importance, into: s.reference)
-            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -16, hi: 15, tLow: 10, tHigh: 26, scratch: s.sweep)
-            let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -16, hi: 15, scale: d,
-                                                       codes: s.codes, scratch: s.trial)
-            for j in 0..<32 { s.codes[j] += 16 }
-            store(d: bits, codes: UnsafeRawPointer(s.codes).assumingMemoryBound(to: UInt8.self), into: block)
-            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -16, hi: 15, into: block) { d, q in
+            store(d: d, codes: q, into: block)
         }
     }
 

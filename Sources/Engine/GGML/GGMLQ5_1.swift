@@ -30,18 +30,10 @@ public enum GGMLQ5_1: GGMLBlockCodec {
         }
     }
 
-    /// Scale and offset from the grid sweep of 1/d (the block's range spanning 20 to 42 steps) with a joint
-    /// least-squares fit per code vector, stored in f16 the best way; kept only where it beats the reference.
+    /// llama.cpp's block with its scale and offset refitted (GGMLScaleRefit), kept only where that lowers the error.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        GGMLScaleSearch.withBlockScratch { s in
-            quantizeReference(x, importance: importance, into: s.reference)
-            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            guard let fit = GGMLScaleSearch.affineScale(x, weights: s.weights, count: 32, hi: 31, tLow: 20, tHigh: 42, scratch: s.sweep)
-            else { return block.copyMemory(from: s.reference, byteCount: 24) }
-            let bits = GGMLScaleSearch.finishAffine(x, weights: s.weights, count: 32, hi: 31, scale: fit.d, offset: fit.m,
-                                                    codes: s.codes, scratch: s.trial)
-            store(d: bits.d, m: bits.m, codes: UnsafeRawPointer(s.codes).assumingMemoryBound(to: UInt8.self), into: block)
-            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        GGMLScaleRefit.quantizeAffine(Self.self, x, importance: importance, hi: 31, into: block) { d, m, q in
+            store(d: d, m: m, codes: q, into: block)
         }
     }
 

@@ -20,19 +20,12 @@ public enum GGMLQ8_0: GGMLBlockCodec {
         for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: roundHalfAway(x[j] * id)) }
     }
 
-    /// The scale from the grid sweep of 1/d with the largest weight 116 to 140 steps from zero (both signs, so -128
-    /// is used too), stored in f16 the best way; kept only where it beats the reference.
+    /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        GGMLScaleSearch.withBlockScratch { s in
-            quantizeReference(x, importance: importance, into: s.reference)
-            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
-            let d = GGMLScaleSearch.symmetricScale(x, weights: s.weights, count: 32, lo: -128, hi: 127, tLow: 116, tHigh: 140,
-                                                   scratch: s.sweep)
-            let bits = GGMLScaleSearch.finishSymmetric(x, weights: s.weights, count: 32, lo: -128, hi: 127, scale: d,
-                                                       codes: s.codes, scratch: s.trial)
-            GGMLF16.store(bits, block)
-            (block + 2).copyMemory(from: s.codes, byteCount: 32)
-            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: s.reference, scratch: s.values)
+        GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -128, hi: 127, into: block) { d, q in
+            GGMLF16.store(d, block)
+            // q is the code plus 128: flipping the top bit gives the code's two's complement byte.
+            for j in 0..<32 { block.storeBytes(of: q[j] ^ 0x80, toByteOffset: 2 + j, as: UInt8.self) }
         }
     }
 

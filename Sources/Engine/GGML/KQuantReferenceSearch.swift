@@ -24,7 +24,7 @@ enum KQuantReferenceSearch {
             Swift.max(-nmax, Swift.min(nmax - 1, KQuantScales.nearestInt(iscale * x[i])))
         }
         @inline(__always) func weight(_ i: Int) -> Float { weights.map { $0[i] } ?? x[i] * x[i] }
-        var iscale = -nmaxF / max
+        let iscale = -nmaxF / max
         var sumlx: Float = 0, suml2: Float = 0
         for i in 0..<n {
             let l = code(iscale, i)
@@ -35,18 +35,34 @@ enum KQuantReferenceSearch {
         }
         var scale: Float = suml2 != 0 ? sumlx / suml2 : 0
         var best = scale * sumlx
-        for step in -9...9 where step != 0 {
-            iscale = -(nmaxF + 0.1 * Float(step)) / max
-            sumlx = 0; suml2 = 0
+        // The eighteen trials (steps -9...9 but 0) run eight at a time, one per SIMD lane, each lane summing in
+        // llama.cpp's order; a trial's sums do not depend on earlier winners, so the lanes are then compared one by
+        // one in step order exactly as llama.cpp compares them.
+        let laneSteps = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let lowest = SIMD8<Int32>(repeating: -nmax), highest = SIMD8<Int32>(repeating: nmax - 1)
+        for firstStep in stride(from: -9, through: 9, by: 8) {
+            let iscales = -(nmaxF + 0.1 * (laneSteps + Float(firstStep))) / max
+            var sumlxs = SIMD8<Float>(), suml2s = SIMD8<Float>()
             for i in 0..<n {
-                let w = weight(i), lf = Float(code(iscale, i))
-                sumlx += w * x[i] * lf
-                suml2 += w * lf * lf
+                // nearest_int lane by lane, as KQuantScales.nearestInt.
+                let bits = unsafeBitCast(iscales * x[i] + magic, to: SIMD8<Int32>.self)
+                var nearest = (bits & 0x007F_FFFF) &- 0x0040_0000
+                nearest.replace(with: lowest, where: nearest .< lowest)
+                nearest.replace(with: highest, where: nearest .> highest)
+                let l = SIMD8<Float>(nearest)
+                let w = weight(i)
+                sumlxs += w * x[i] * l
+                suml2s += w * l * l
             }
-            if suml2 > 0 && sumlx * sumlx > best * suml2 {
-                for i in 0..<n { codes[i] = Int8(truncatingIfNeeded: code(iscale, i) + nmax) }
-                scale = sumlx / suml2
-                best = scale * sumlx
+            for k in 0..<8 {
+                let step = firstStep + k
+                guard step != 0, step <= 9 else { continue }
+                if suml2s[k] > 0 && sumlxs[k] * sumlxs[k] > best * suml2s[k] {
+                    for i in 0..<n { codes[i] = Int8(truncatingIfNeeded: code(iscales[k], i) + nmax) }
+                    scale = sumlxs[k] / suml2s[k]
+                    best = scale * sumlxs[k]
+                }
             }
         }
         return scale
