@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import TestSupport
 import XCTest
@@ -162,13 +162,22 @@ enum KQuantTestData {
         return y
     }
 
-    /// Per super-block squared error, importance-weighted when given.
+    /// Per super-block squared error, weighted as the search weights it: by the importance when given, else by
+    /// the weights llama.cpp's reference fits that type with (|x|, x^2, |x| + RMS).
     static func blockErrors(_ type: GGMLType, _ x: [Float], importance: [Float]?, reference: Bool) -> [Double] {
         let y = dequantize(type, quantize(type, x, importance: importance, reference: reference), count: x.count)
+        var w = importance ?? [Float](repeating: 0, count: x.count)
+        if importance == nil, let grid = type.codec as? any KQuantGrid.Type {
+            x.withUnsafeBufferPointer { xs in
+                w.withUnsafeMutableBufferPointer { ws in
+                    for b in 0..<(x.count / 256) { grid.referenceWeights(xs.baseAddress! + 256 * b, into: ws.baseAddress! + 256 * b) }
+                }
+            }
+        }
         return (0..<(x.count / 256)).map { b in
             (256 * b..<256 * b + 256).reduce(0.0) { s, i in
                 let r = Double(x[i]) - Double(y[i])
-                return s + Double(importance?[i] ?? 1) * r * r
+                return s + Double(w[i]) * r * r
             }
         }
     }
