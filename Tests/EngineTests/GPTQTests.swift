@@ -93,6 +93,44 @@ final class GPTQTests: XCTestCase {
         }
     }
 
+    /// Rows are independent: row tiles quantized against one shared factor are the whole layer's rows.
+    func testRowTilesShareOneFactor() throws {
+        let layer = Layer(rows: 24, cols: 256, samples: 300, seed: 13)
+        for actOrder in [false, true] {
+            let options = GPTQOptions(format: .int4, groupSize: 64, actOrder: actOrder)
+            let whole = try GPTQ.quantize(layer.w, rows: 24, cols: 256, hessian: layer.h, options: options)
+            let factor = try layer.h.withUnsafeBufferPointer { try GPTQHessianFactor(hessian: $0, cols: 256, options: options) }
+            let top = try GPTQ.quantize(Array(layer.w[0..<(8 * 256)]), rows: 8, cols: 256, factor: factor, options: options)
+            let bottom = try GPTQ.quantize(Array(layer.w[(8 * 256)...]), rows: 16, cols: 256, factor: factor, options: options)
+            XCTAssertEqual(top.codes + bottom.codes, whole.codes)
+            XCTAssertEqual(top.scales + bottom.scales, whole.scales)
+            XCTAssertThrowsError(try GPTQ.quantize(layer.w, rows: 24, cols: 256, factor: factor, options: GPTQOptions(format: .int4, groupSize: 64, actOrder: !actOrder)))
+        }
+    }
+
+    /// Throughput at SmolLM2's down_proj width (1536 inputs): the per-layer factor, then a 128-row tile.
+    func testSpeedAtALayerWidth() throws {
+        let cols = 1536, rows = 128
+        // Kac-Murdock-Szegő correlations (ρ^|i-j|, positive definite) with every 16th column louder.
+        var h = [Double](repeating: 0, count: cols * cols)
+        for i in 0..<cols { for j in 0..<cols { h[i * cols + j] = pow(0.9, Double(abs(i - j))) * (i % 16 == 3 ? 4 : 1) * (j % 16 == 3 ? 4 : 1) } }
+        let w = NumericsTestData.gaussian(count: rows * cols, seed: 17).map { $0 * 0.02 }
+        let options = GPTQOptions(format: .int4, groupSize: 128)
+        var start = Date()
+        let factor = try h.withUnsafeBufferPointer { try GPTQHessianFactor(hessian: $0, cols: cols, options: options) }
+        let factorSeconds = Date().timeIntervalSince(start)
+        start = Date()
+        let tile = try GPTQ.quantize(w, rows: rows, cols: cols, factor: factor, options: options)
+        let tileSeconds = Date().timeIntervalSince(start)
+        let rtnTile = w.withUnsafeBufferPointer { GroupQuantizer.quantize($0, rows: rows, cols: cols, format: .int4, groupSize: 128, symmetric: true) }
+        let ratio = try ProxyLoss.of(w, GroupQuantizer.dequantize(tile), rows: rows, cols: cols, hessian: h)
+            / ProxyLoss.of(w, GroupQuantizer.dequantize(rtnTile), rows: rows, cols: cols, hessian: h)
+        print(String(format: "GPTQ speed: factor of a %d-column H %.2f s; %d x %d tile %.2f s (%.2f M weights/s); proxy loss GPTQ/RTN %.3f",
+                     cols, factorSeconds, rows, cols, tileSeconds, Double(rows * cols) / tileSeconds / 1e6, ratio))
+        XCTAssertLessThan(factorSeconds + tileSeconds, 60)
+        XCTAssertLessThan(ratio, 1)
+    }
+
     /// A column whose input is always 0 (H_ii = 0) costs nothing: it is stored as 0 and the rest stays finite.
     func testDeadColumns() throws {
         var layer = Layer(rows: 8, cols: 128, samples: 200, seed: 9)

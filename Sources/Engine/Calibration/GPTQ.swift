@@ -42,27 +42,29 @@ public struct GPTQOptions: Sendable, Equatable {
 public enum GPTQ {
     /// `w`: rows * cols values, row-major. `hessian`: cols * cols, symmetric positive semi-definite (only what
     /// H + damping makes positive definite is accepted). Columns with H_ii = 0 (never active) are quantized as 0.
-    public static func quantize(_ w: UnsafeBufferPointer<Float>, rows: Int, cols: Int, hessian: UnsafeBufferPointer<Double>,
-                                options: GPTQOptions) throws(CalibrationError) -> QuantizedTile {
-        try validate(w, rows: rows, cols: cols, hessian: hessian, options: options)
+    public static func quantize(_ w: [Float], rows: Int, cols: Int, hessian: [Double], options: GPTQOptions) throws(CalibrationError) -> QuantizedTile {
+        let factor = try hessian.withUnsafeBufferPointer { (h) throws(CalibrationError) in
+            try GPTQHessianFactor(hessian: h, cols: cols, options: options)
+        }
+        return try quantize(w, rows: rows, cols: cols, factor: factor, options: options)
+    }
+
+    /// A row tile against a factor computed once for its layer; `options` must be those the factor was built with.
+    public static func quantize(_ w: [Float], rows: Int, cols: Int, factor: GPTQHessianFactor, options: GPTQOptions) throws(CalibrationError) -> QuantizedTile {
+        try validate(w, rows: rows, cols: cols, factor: factor, options: options)
         let g = options.groupSize
         let block = (Swift.max(options.blockSize, 1) + g - 1) / g * g
         let grid = SymmetricGrid(format: options.format, rule: options.scaleRule)
+        let order = factor.order
+        let u = factor.upper
 
-        var weights = [Double](unsafeUninitializedCapacity: rows * cols) { b, n in
-            for i in 0..<(rows * cols) { b[i] = Double(w[i]) }
-            n = rows * cols
-        }
-        var h = Array(hessian.prefix(cols * cols))
-        for j in 0..<cols where h[j * cols + j] == 0 {
-            h[j * cols + j] = 1
-            for r in 0..<rows { weights[r * cols + j] = 0 }
-        }
+        var weights = [Double](repeating: 0, count: rows * cols)
+        for r in 0..<rows { for j in 0..<cols { weights[r * cols + j] = Double(w[r * cols + j]) } }
+        for j in factor.deadColumns { for r in 0..<rows { weights[r * cols + j] = 0 } }
 
-        // Scales fixed up front (act-order), or found as each group is reached.
+        // Scales fixed up front from the original columns (act-order), or found as each group is reached.
         let groups = (cols + g - 1) / g
         var scales = [UInt16](repeating: 0, count: rows * groups)
-        let order: [Int]
         if options.actOrder {
             for group in 0..<groups {
                 let start = group * g, count = Swift.min(g, cols - start)
@@ -70,15 +72,10 @@ public enum GPTQ {
                     scales[r * groups + group] = grid.scale(weights[(r * cols + start)...].prefix(count))
                 }
             }
-            // Stable: equal H_ii keep their column order.
-            order = (0..<cols).sorted { h[$0 * cols + $0] > h[$1 * cols + $1] || (h[$0 * cols + $0] == h[$1 * cols + $1] && $0 < $1) }
-            weights = permuteColumns(weights, rows: rows, cols: cols, order: order)
-            h = permuteSymmetric(h, n: cols, order: order)
-        } else {
-            order = Array(0..<cols)
+            let original = weights
+            for r in 0..<rows { for (j, source) in order.enumerated() { weights[r * cols + j] = original[r * cols + source] } }
         }
 
-        let u = try inverseCholeskyUpper(h, n: cols, dampingFraction: options.dampingFraction)
         var codes = [Int8](repeating: 0, count: rows * cols)   // in the working (possibly permuted) order
         var batch = [Double](repeating: 0, count: rows * block)
         var errors = [Double](repeating: 0, count: rows * block)
@@ -126,67 +123,17 @@ public enum GPTQ {
         return grid.tile(codes: codes, order: order, scales: scales, rows: rows, cols: cols, groupSize: g)
     }
 
-    public static func quantize(_ w: [Float], rows: Int, cols: Int, hessian: [Double], options: GPTQOptions) throws(CalibrationError) -> QuantizedTile {
-        try w.withUnsafeBufferPointer { (w) throws(CalibrationError) in
-            try hessian.withUnsafeBufferPointer { (h) throws(CalibrationError) in
-                try quantize(w, rows: rows, cols: cols, hessian: h, options: options)
-            }
-        }
-    }
-
-    private static func validate(_ w: UnsafeBufferPointer<Float>, rows: Int, cols: Int, hessian: UnsafeBufferPointer<Double>,
-                                 options: GPTQOptions) throws(CalibrationError) {
-        guard rows > 0, cols > 0, rows <= Int(Int32.max) / Swift.max(cols, 1) else { throw .badShape("tile \(rows) x \(cols)") }
+    private static func validate(_ w: [Float], rows: Int, cols: Int, factor: GPTQHessianFactor, options: GPTQOptions) throws(CalibrationError) {
+        guard rows > 0, cols > 0, rows <= Int(Int32.max) / cols else { throw .badShape("tile \(rows) x \(cols)") }
         guard w.count >= rows * cols else { throw .badShape("\(w.count) weights for a \(rows) x \(cols) tile") }
-        guard hessian.count >= cols * cols else { throw .badShape("\(hessian.count) Hessian entries for \(cols) columns (\(cols * cols) needed)") }
+        guard factor.cols == cols else { throw .badShape("a Hessian factor for \(factor.cols) columns, a tile of \(cols)") }
+        guard factor.dampingFraction == options.dampingFraction, factor.actOrder == options.actOrder else {
+            throw .unsupported("a Hessian factor built with damping \(factor.dampingFraction), act-order \(factor.actOrder) used with \(options.dampingFraction), \(options.actOrder)")
+        }
         guard [.int8, .int4, .int3, .int2].contains(options.format) else { throw .unsupported("GPTQ to \(options.format.rawValue)") }
         guard options.groupSize > 0 else { throw .badShape("group size \(options.groupSize)") }
-        guard options.dampingFraction.isFinite, options.dampingFraction >= 0 else { throw .nonFinite("damping fraction \(options.dampingFraction)") }
-        if let bad = (0..<(rows * cols)).first(where: { !w[$0].isFinite }) {
+        if let bad = w.prefix(rows * cols).firstIndex(where: { !$0.isFinite }) {
             throw .nonFinite("weight [\(bad / cols), \(bad % cols)] = \(w[bad])")
         }
-        if let bad = (0..<(cols * cols)).first(where: { !hessian[$0].isFinite }) {
-            throw .nonFinite("Hessian [\(bad / cols), \(bad % cols)] = \(hessian[bad])")
-        }
-        if let bad = (0..<cols).first(where: { hessian[$0 * cols + $0] < 0 }) {
-            throw .notPositiveDefinite("Hessian diagonal [\(bad)] = \(hessian[bad * cols + bad]) is negative")
-        }
-    }
-
-    /// U (row-major, upper, zeros below) with (H + λI)⁻¹ = UᵀU, λ = fraction * mean(diag H): Cholesky, inverse
-    /// from the factor (potri), then the inverse's upper Cholesky factor, as the GPTQ reference does.
-    static func inverseCholeskyUpper(_ h: [Double], n: Int, dampingFraction: Double) throws(CalibrationError) -> [Double] {
-        var a = h
-        var mean = 0.0
-        for j in 0..<n { mean += a[j * n + j] }
-        mean /= Double(n)
-        let damping = dampingFraction * mean
-        for j in 0..<n { a[j * n + j] += damping }
-        let lower = Int8(UInt8(ascii: "L")), upper = Int8(UInt8(ascii: "U"))
-        // H is symmetric, so row-major is column-major: LAPACK's lower triangle is our upper one and back.
-        var info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, Int32(n), &a, Int32(n))
-        guard info == 0 else { throw .notPositiveDefinite("Cholesky of H + \(damping) I failed at column \(info)") }
-        info = LAPACKE_dpotri(LAPACK_COL_MAJOR, lower, Int32(n), &a, Int32(n))
-        guard info == 0 else { throw .notPositiveDefinite("H + \(damping) I is singular at column \(info)") }
-        // The inverse sits in LAPACK's lower triangle, our upper one; mirrored so the next factorization reads it whole.
-        for i in 0..<n { for j in 0..<i { a[i * n + j] = a[j * n + i] } }
-        info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, upper, Int32(n), &a, Int32(n))
-        guard info == 0 else { throw .notPositiveDefinite("Cholesky of (H + \(damping) I)⁻¹ failed at column \(info)") }
-        // Column-major upper = row-major lower-transposed: element (i, j), i <= j, is at a[j * n + i].
-        var u = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in i..<n { u[i * n + j] = a[j * n + i] } }
-        return u
-    }
-
-    static func permuteColumns(_ m: [Double], rows: Int, cols: Int, order: [Int]) -> [Double] {
-        var out = m
-        for r in 0..<rows { for (j, source) in order.enumerated() { out[r * cols + j] = m[r * cols + source] } }
-        return out
-    }
-
-    static func permuteSymmetric(_ m: [Double], n: Int, order: [Int]) -> [Double] {
-        var out = m
-        for (i, si) in order.enumerated() { for (j, sj) in order.enumerated() { out[i * n + j] = m[si * n + sj] } }
-        return out
     }
 }
