@@ -83,6 +83,7 @@ TEXTS = [
     "   leading spaces and a vertical\u000btab and next\u0085line and nbsp\u00a0here",
     "Unicode: café naïve Ελληνικά русский עברית العربية हिन्दी",
     "Emoji: 👋🏽 🤖 👨‍👩‍👧‍👦 🇯🇵 ❤️ and CJK: 中文分词测试，日本語のテキスト。한국어 텍스트",
+    "Canonically equivalent, different bytes: a\u2001b a\u2003b caf\u00e9 cafe\u0301 \u212b \u00c5 \u2126 \u03a9",
     "Contractions and case: DON'T I'M YOU'RE it's we've she'll He'd 'tis",
     "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|><|endoftext|>",
     "Special-looking but plain: <|im_start <think> </s> [INST]",

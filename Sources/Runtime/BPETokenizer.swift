@@ -71,20 +71,22 @@ public struct BPETokenizer: Sendable {
     public func encode(_ text: String) -> [Int] {
         var ids: [Int] = []
         ids.reserveCapacity(text.utf8.count / 3)
-        // Words repeat: each distinct one is merged once per call.
-        var cache: [Substring: [Int32]] = [:]
+        // Words repeat: each distinct one is merged once per call. Keyed by bytes: String equality is canonical
+        // equivalence, under which U+2001 is U+2003 and "é" is "e\u{301}", words with different bytes.
+        var cache: [[UInt8]: [Int32]] = [:]
         for segment in segments(text) {
             switch segment {
             case .added(let id):
                 ids.append(id)
             case .text(let chunk):
                 for word in preTokenizer.split(chunk) {
-                    if let known = cache[word] {
+                    let key = Array(word.utf8)
+                    if let known = cache[key] {
                         ids.append(contentsOf: known.lazy.map(Int.init))
                         continue
                     }
                     let merged = merge(word)
-                    cache[word] = merged
+                    cache[key] = merged
                     ids.append(contentsOf: merged.lazy.map(Int.init))
                 }
             }
@@ -101,7 +103,7 @@ public struct BPETokenizer: Sendable {
             if addedTokens[token] == id {
                 bytes.append(contentsOf: token.utf8)
             } else {
-                for c in token { if let b = ByteLevelAlphabet.bytes[c] { bytes.append(b) } }
+                for c in token.unicodeScalars { if let b = ByteLevelAlphabet.bytes[c] { bytes.append(b) } }
             }
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -12,8 +12,8 @@ enum ByteLevelAlphabet {
         }
     }()
 
-    /// Character -> byte, for decoding.
-    static let bytes: [Character: UInt8] = Dictionary(uniqueKeysWithValues: characters.enumerated().map { ($1, UInt8($0)) })
+    /// Character -> byte, for decoding; by scalar, since Character equality is canonical equivalence.
+    static let bytes: [Unicode.Scalar: UInt8] = Dictionary(uniqueKeysWithValues: characters.enumerated().map { ($1.unicodeScalars.first!, UInt8($0)) })
 
     /// `text`'s UTF-8 bytes spelled in the alphabet: the form vocabulary entries and merges are written in.
     static func spell(_ text: Substring) -> String {
