@@ -34,16 +34,20 @@ public struct BPEPreTokenizer: @unchecked Sendable {
     /// in the vocabulary as one token without merging (llama.cpp's ignore_merges, Llama 3 only).
     public static func llamaCpp(pre: String) throws -> (patterns: [String], ignoresMerges: Bool) {
         switch pre {
-        case "default", "gpt2", "gpt-2", "phi-2", "jina-es", "jina-de", "olmo", "jais", "trillion":
+        case "gpt-2", "phi-2", "jina-es", "jina-de", "mpt", "olmo", "jais", "trillion":
             return ([gpt2], false)
-        case "smollm", "starcoder", "refact", "codeshell", "exaone":
+        case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b":
             return ([singleDigits, gpt2], false)
-        case "llama3", "llama-v3", "llama-bpe", "falcon3", "smaug-bpe", "dbrx":
+        case "llama3", "llama-v3", "llama-bpe", "falcon3":
             return ([llama3], true)
-        case "qwen2", "deepseek-r1-qwen", "megrez":
+        case "smaug-bpe":
+            return ([llama3], false)
+        case "qwen2", "deepseek-r1-qwen":
             return ([qwen2], false)
         default:
-            throw RuntimeError.unsupported("llama.cpp pre-tokenizer '\(pre)' (known: gpt2, smollm, starcoder, llama-bpe, qwen2 and aliases)")
+            // Includes "default", llama.cpp's choice for files without a name, which splits punctuation and
+            // digit triples in extra passes no Hugging Face tokenizer shares.
+            throw RuntimeError.unsupported("llama.cpp pre-tokenizer '\(pre)' (known: gpt-2, smollm, starcoder, llama-bpe, qwen2 and their aliases)")
         }
     }
 

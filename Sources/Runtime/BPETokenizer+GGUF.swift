@@ -3,7 +3,7 @@ import Engine
 extension BPETokenizer {
     /// llama.cpp's "gpt2" vocabulary from a GGUF's tokenizer metadata: tokens, merges ("left right", split at the
     /// first space after the first character, as llama.cpp does), control and user-defined tokens as added tokens,
-    /// and the pre-tokenizer named by tokenizer.ggml.pre ("default" when absent).
+    /// and the pre-tokenizer named by tokenizer.ggml.pre ("default" when absent, which is refused).
     public init(gguf: GGUFTokenizer) throws {
         guard gguf.model == "gpt2" else {
             throw RuntimeError.unsupported("GGUF tokenizer model '\(gguf.model ?? "?")': only byte-level BPE ('gpt2') is tokenized here")
@@ -19,14 +19,11 @@ extension BPETokenizer {
         let tokens = gguf.tokens
         let types = gguf.tokenTypes
         var added: [String: Int] = [:]
-        for (id, type) in types.enumerated() where type == GGUFTokenizer.TokenType.control.rawValue.asInt || type == GGUFTokenizer.TokenType.userDefined.rawValue.asInt {
+        let addedTypes = [GGUFTokenizer.TokenType.control, .userDefined].map { Int($0.rawValue) }
+        for (id, type) in types.enumerated() where addedTypes.contains(type) {
             if added[tokens[id]] == nil, !tokens[id].isEmpty { added[tokens[id]] = id }
         }
         let (patterns, ignoresMerges) = try BPEPreTokenizer.llamaCpp(pre: gguf.pre ?? "default")
         try self.init(tokens: tokens, merges: merges, addedTokens: added, preTokenizer: BPEPreTokenizer(patterns: patterns), ignoresMerges: ignoresMerges)
     }
-}
-
-private extension Int32 {
-    var asInt: Int { Int(self) }
 }

@@ -63,6 +63,20 @@ final class BPETokenizerTests: XCTestCase {
         }
     }
 
+    /// Llama 3's ignore_merges: a word the vocabulary has whole is one token even where the merges would not build it.
+    func testIgnoreMergesTakesWholeWords() throws {
+        let tokens = ByteLevelAlphabet.characters.map(String.init) + ["xy", "xyz"]
+        let x = try XCTUnwrap(tokens.firstIndex(of: "x")), z = try XCTUnwrap(tokens.firstIndex(of: "z"))
+        let splitter = try BPEPreTokenizer(patterns: [BPEPreTokenizer.gpt2])
+        for ignoresMerges in [false, true] {
+            let t = try BPETokenizer(tokens: tokens, merges: [("x", "y")], addedTokens: [:], preTokenizer: splitter, ignoresMerges: ignoresMerges)
+            XCTAssertEqual(t.encode("xyz"), ignoresMerges ? [257] : [256, z])
+            XCTAssertEqual(t.encode("xxy"), [x, 256])
+        }
+        XCTAssertThrowsError(try BPEPreTokenizer.llamaCpp(pre: "default"))
+        XCTAssertTrue(try BPEPreTokenizer.llamaCpp(pre: "llama-bpe").ignoresMerges)
+    }
+
     /// One megabyte (eval.txt repeated) in a few seconds: words are merged once per call.
     func testMegabyteSpeed() throws {
         let tokenizer = try smolLM2()
