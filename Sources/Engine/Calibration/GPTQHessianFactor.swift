@@ -1,0 +1,68 @@
+import COpenBLAS
+
+/// What GPTQ takes from a layer's H, computed once and shared by all the layer's row tiles (the factorizations
+/// cost O(cols³), a tile's rounding O(rows · cols²)): the column order, the never-active columns, and the upper
+/// Cholesky factor U of (H + λI)⁻¹ = UᵀU in that order, λ = damping fraction * mean(diag H).
+public struct GPTQHessianFactor: Sendable {
+    public let cols: Int
+    public let dampingFraction: Double
+    public let actOrder: Bool
+    /// order[j]: the source column quantized j-th (decreasing H_ii under act-order, ties by column; else identity).
+    public let order: [Int]
+    /// Source columns with H_ii = 0: stored as 0, their H_ii taken as 1 so H stays factorable.
+    public let deadColumns: [Int]
+    /// U, row-major, in working order, zeros below the diagonal.
+    let upper: [Double]
+
+    /// `hessian`: cols * cols, row-major, symmetric positive semi-definite.
+    public init(hessian: UnsafeBufferPointer<Double>, cols: Int, options: GPTQOptions) throws(CalibrationError) {
+        guard cols > 0, cols <= 1 << 16 else { throw .badShape("\(cols) columns") }
+        guard hessian.count >= cols * cols else { throw .badShape("\(hessian.count) Hessian entries for \(cols) columns (\(cols * cols) needed)") }
+        guard options.dampingFraction.isFinite, options.dampingFraction >= 0 else { throw .nonFinite("damping fraction \(options.dampingFraction)") }
+        if let bad = (0..<(cols * cols)).first(where: { !hessian[$0].isFinite }) {
+            throw .nonFinite("Hessian [\(bad / cols), \(bad % cols)] = \(hessian[bad])")
+        }
+        if let bad = (0..<cols).first(where: { hessian[$0 * cols + $0] < 0 }) {
+            throw .notPositiveDefinite("Hessian diagonal [\(bad)] = \(hessian[bad * cols + bad]) is negative")
+        }
+        var h = Array(hessian.prefix(cols * cols))
+        deadColumns = (0..<cols).filter { h[$0 * cols + $0] == 0 }
+        for j in deadColumns { h[j * cols + j] = 1 }
+        if options.actOrder {
+            order = (0..<cols).sorted { h[$0 * cols + $0] > h[$1 * cols + $1] || (h[$0 * cols + $0] == h[$1 * cols + $1] && $0 < $1) }
+            let original = h
+            for (i, si) in order.enumerated() { for (j, sj) in order.enumerated() { h[i * cols + j] = original[si * cols + sj] } }
+        } else {
+            order = Array(0..<cols)
+        }
+        upper = try Self.inverseCholeskyUpper(h, n: cols, dampingFraction: options.dampingFraction)
+        self.cols = cols
+        dampingFraction = options.dampingFraction
+        actOrder = options.actOrder
+    }
+
+    /// Cholesky, the inverse from the factor (potri), then the inverse's upper Cholesky factor, as the GPTQ
+    /// reference does: no explicit inverse of H is formed from scratch.
+    static func inverseCholeskyUpper(_ h: [Double], n: Int, dampingFraction: Double) throws(CalibrationError) -> [Double] {
+        var a = h
+        var mean = 0.0
+        for j in 0..<n { mean += a[j * n + j] }
+        mean /= Double(n)
+        let damping = dampingFraction * mean
+        for j in 0..<n { a[j * n + j] += damping }
+        let lower = Int8(UInt8(ascii: "L")), upper = Int8(UInt8(ascii: "U"))
+        // H is symmetric, so row-major is column-major: LAPACK's lower triangle is our upper one and back.
+        var info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, Int32(n), &a, Int32(n))
+        guard info == 0 else { throw .notPositiveDefinite("Cholesky of H + \(damping) I failed at column \(info)") }
+        info = LAPACKE_dpotri(LAPACK_COL_MAJOR, lower, Int32(n), &a, Int32(n))
+        guard info == 0 else { throw .notPositiveDefinite("H + \(damping) I is singular at column \(info)") }
+        // The inverse sits in LAPACK's lower triangle, our upper one; mirrored so the next factorization reads it whole.
+        for i in 0..<n { for j in 0..<i { a[i * n + j] = a[j * n + i] } }
+        info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, upper, Int32(n), &a, Int32(n))
+        guard info == 0 else { throw .notPositiveDefinite("Cholesky of (H + \(damping) I)⁻¹ failed at column \(info)") }
+        // LAPACK's upper (i <= j) element (i, j) is at a[j * n + i].
+        var u = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in i..<n { u[i * n + j] = a[j * n + i] } }
+        return u
+    }
+}
