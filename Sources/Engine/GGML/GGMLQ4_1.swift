@@ -6,28 +6,9 @@
 ///     0       2     d       f16 scale
 ///     2       2     m       f16 offset (the block minimum in the reference)
 ///     4       16    qs      byte j: q[j] in the low nibble, q[j + 16] in the high nibble
-public enum GGMLQ4_1: GGMLBlockCodec {
+public enum GGMLQ4_1: GGMLBlockCodec, GGMLLegacyReference {
     public static let blockElements = 32
     public static let blockBytes = 20
-
-    /// Without importance quantize_row_q4_1_ref: m = min, d = (max - min)/15, codes truncated after adding 0.5.
-    /// With importance quantize_row_q4_1_impl: make_qkx3_quants on the weights importance·sqrt(sigma2 + x²), where
-    /// llama.cpp's sigma2 is the mean square of the whole row; one block alone has only its own mean square
-    /// (`quantizeReferenceRow` gives the row's, as llama.cpp does).
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        guard let importance else { return referencePlain(x, into: block) }
-        referenceWeighted(x, importance: importance, sigma2: GGMLReferenceSearch.meanSquare(x, count: 32), into: block)
-    }
-
-    /// A row of `columns` weights (a whole number of blocks) exactly as llama.cpp's quantize_q4_1 writes it.
-    public static func quantizeReferenceRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>?,
-                                            into out: UnsafeMutableRawPointer) {
-        let sigma2 = importance == nil ? 0 : GGMLReferenceSearch.meanSquare(x, count: columns)
-        for b in 0..<(columns / 32) {
-            if let importance { referenceWeighted(x + 32 * b, importance: importance + 32 * b, sigma2: sigma2, into: out + 20 * b) }
-            else { referencePlain(x + 32 * b, into: out + 20 * b) }
-        }
-    }
 
     /// llama.cpp's block with its scale and offset refitted (GGMLScaleRefit), kept only where that lowers the error.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
@@ -52,7 +33,12 @@ public enum GGMLQ4_1: GGMLBlockCodec {
         for j in 0..<16 { block.storeBytes(of: q[j] | q[j + 16] << 4, toByteOffset: 4 + j, as: UInt8.self) }
     }
 
-    private static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+    /// llama.cpp's reference, from which GGMLLegacyReference builds quantizeReference and quantizeReferenceRow.
+    /// Without importance quantize_row_q4_1_ref: m = min, d = (max - min)/15, codes truncated after adding 0.5.
+    /// With importance quantize_row_q4_1_impl: make_qkx3_quants on the weights importance·sqrt(sigma2 + x²), where
+    /// llama.cpp's sigma2 is the mean square of the whole row; one block alone has only its own mean square
+    /// (`quantizeReferenceRow` gives the row's, as llama.cpp does).
+    static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
         var min = Float.greatestFiniteMagnitude, max = -Float.greatestFiniteMagnitude
         for j in 0..<32 {
             if x[j] < min { min = x[j] }
@@ -68,7 +54,7 @@ public enum GGMLQ4_1: GGMLBlockCodec {
         }
     }
 
-    private static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,
+    static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,
                                           into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(byteCount: 192, alignment: 16) { raw in
             let weight = raw.baseAddress!.bindMemory(to: Float.self, capacity: 32)

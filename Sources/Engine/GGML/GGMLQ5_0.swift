@@ -6,28 +6,9 @@
 ///     0       2     d       f16 scale
 ///     2       4     qh      little-endian uint32: bit j is bit 4 of q[j]
 ///     6       16    qs      byte j: low 4 bits of q[j] in the low nibble, of q[j + 16] in the high nibble
-public enum GGMLQ5_0: GGMLBlockCodec {
+public enum GGMLQ5_0: GGMLBlockCodec, GGMLLegacyReference {
     public static let blockElements = 32
     public static let blockBytes = 22
-
-    /// Without importance quantize_row_q5_0_ref: the largest-magnitude weight maps to code 0 (value -16), the rest
-    /// are truncated after adding 16.5. With importance quantize_row_q5_0_impl: make_qx_quants on the weights
-    /// importance·sqrt(sigma2 + x²), where llama.cpp's sigma2 is the mean square of the whole row; one block
-    /// alone has only its own mean square (`quantizeReferenceRow` gives the row's, as llama.cpp does).
-    public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        guard let importance else { return referencePlain(x, into: block) }
-        referenceWeighted(x, importance: importance, sigma2: GGMLReferenceSearch.meanSquare(x, count: 32), into: block)
-    }
-
-    /// A row of `columns` weights (a whole number of blocks) exactly as llama.cpp's quantize_q5_0 writes it.
-    public static func quantizeReferenceRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>?,
-                                            into out: UnsafeMutableRawPointer) {
-        let sigma2 = importance == nil ? 0 : GGMLReferenceSearch.meanSquare(x, count: columns)
-        for b in 0..<(columns / 32) {
-            if let importance { referenceWeighted(x + 32 * b, importance: importance + 32 * b, sigma2: sigma2, into: out + 22 * b) }
-            else { referencePlain(x + 32 * b, into: out + 22 * b) }
-        }
-    }
 
     /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
@@ -59,7 +40,12 @@ public enum GGMLQ5_0: GGMLBlockCodec {
         block.storeBytes(of: qh.littleEndian, toByteOffset: 2, as: UInt32.self)
     }
 
-    private static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+    /// llama.cpp's reference, from which GGMLLegacyReference builds quantizeReference and quantizeReferenceRow.
+    /// Without importance quantize_row_q5_0_ref: the largest-magnitude weight maps to code 0 (value -16), the rest
+    /// are truncated after adding 16.5. With importance quantize_row_q5_0_impl: make_qx_quants on the weights
+    /// importance·sqrt(sigma2 + x²), where llama.cpp's sigma2 is the mean square of the whole row; one block
+    /// alone has only its own mean square (`quantizeReferenceRow` gives the row's, as llama.cpp does).
+    static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
         var amax: Float = 0, max: Float = 0
         for j in 0..<32 where amax < abs(x[j]) { amax = abs(x[j]); max = x[j] }
         let d = max / -16
@@ -70,7 +56,7 @@ public enum GGMLQ5_0: GGMLBlockCodec {
         }
     }
 
-    private static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,
+    static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,
                                           into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(byteCount: 160, alignment: 16) { raw in
             let weight = raw.baseAddress!.bindMemory(to: Float.self, capacity: 32)

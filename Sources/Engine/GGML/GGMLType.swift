@@ -87,6 +87,9 @@ public extension GGMLType {
     func quantizeRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>? = nil,
                      reference: Bool = false, into out: UnsafeMutableRawPointer) {
         let c = codec, n = c.blockElements, b = c.blockBytes
+        if reference, let legacy = c as? any GGMLLegacyReference.Type {
+            return legacy.quantizeReferenceRow(x, columns: columns, importance: importance, into: out)
+        }
         for k in 0..<(columns / n) {
             let w = importance.map { $0 + k * n }
             if reference { c.quantizeReference(x + k * n, importance: w, into: out + k * b) }
