@@ -10,6 +10,9 @@ struct WorkerSession {
     var credits = 0
     var leases: Set<String> = []
     var lastHeard: Date
+    /// Results refused by `ResultValidator`; at `ClusterOptions.maxInvalidResults` the worker is quarantined.
+    var invalidResults = 0
+    var quarantined = false
     /// Everything sent to the worker goes through here, so task inputs streamed to it precede their assignment.
     var outbox = StreamOutbox()
     var inbox: StreamInbox
@@ -30,7 +33,13 @@ final class BrokerLoop {
     private var leases: [String: (worker: [UInt8], attempt: Int)] = [:]
     private var addresses = PeerAddresses()
     private var lastWaitingNotice = Date.distantPast
+    private var complaints = ComplaintLimiter()
     private var streamed = (files: 0, bytes: 0, chunksSent: 0)
+    /// Staged outputs whose SHA-256 the coordinator recomputed before believing a result.
+    private var digestChecks = (files: 0, bytes: 0, seconds: 0.0)
+    /// Workers quarantined for invalid results, by routing id and by name: a new Hello does not clear them.
+    private var quarantinedPeers: Set<[UInt8]> = []
+    private var quarantinedNames: Set<String> = []
 
     init(router: ZMQSocket, monitor: ZMQMonitor, options: ClusterOptions, wire: JobWire, journal: Journal?, log: ClusterLog) {
         self.router = router; self.monitor = monitor; self.options = options; self.wire = wire; self.journal = journal; self.log = log
@@ -58,6 +67,8 @@ final class BrokerLoop {
                                    streamed.files, Double(streamed.bytes) / 1e6,
                                    streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
                     }
+                    log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.2f s before journaling their results",
+                               digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
                     shutdownWorkers("job finished")
                     mailbox.post(.finished)
                     return
@@ -107,6 +118,11 @@ final class BrokerLoop {
     private func label(_ id: [UInt8]) -> String {
         if let w = workers[id] { return "worker \(w.name) (\(w.address))" }
         return "peer \(PeerAddresses.label(id)) (\(addresses.address(of: id)))"
+    }
+
+    /// A log line about a peer's misbehaviour, rate-limited per peer.
+    private func complain(_ id: [UInt8], _ line: String) {
+        if let line = complaints.admit(line, about: id) { log(line) }
     }
 
     private func send(_ id: [UInt8], _ bytes: [UInt8]) -> Bool {
@@ -165,7 +181,12 @@ final class BrokerLoop {
             try drop(id, reason: nil)
         }
         let address = addresses.address(of: id)
-        let name = hello.workerName.isEmpty ? PeerAddresses.label(id) : hello.workerName
+        let name = hello.workerName.isEmpty ? PeerAddresses.label(id) : LogText.escaped(hello.workerName)
+        guard !quarantinedPeers.contains(id) && !quarantinedNames.contains(name) else {
+            complain(id, "worker \(name) (\(address)) is quarantined for invalid results; its Hello is rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this worker is quarantined: it sent invalid results"))
+            return
+        }
         let mode = options.storage.rawValue
         guard hello.storageMode.isEmpty || hello.storageMode == mode else {
             log("worker \(name) (\(address)) asks for storage mode '\(hello.storageMode)'; rejected")
@@ -216,31 +237,42 @@ final class BrokerLoop {
 
     private func complete(_ id: [UInt8], _ r: Uqcit_V1_TaskResult) throws {
         guard takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result") else { return }
-        let who = label(id)
+        guard let task = scheduler.runningTask(r.taskID) else { return }
+        // Nothing a worker says is journaled or applied before it is checked against the leased task, and its
+        // files against the staging folder (streamed ones crossed the network; shared ones a worker wrote).
         let outcome: TaskOutcome
         do {
-            outcome = try JSONDecoder().decode(TaskOutcome.self, from: r.result)
-            guard outcome.taskId == r.taskID else { throw JobError.invalid("result names task \(outcome.taskId)") }
+            do { outcome = try JSONDecoder().decode(TaskOutcome.self, from: r.result) } catch {
+                throw InvalidResult("unreadable result JSON: \(error)")
+            }
+            try ResultValidator.check(outcome, against: task)
+            let started = Date()
+            digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
+            digestChecks.files += outcome.outputs.count
+            digestChecks.seconds += Date().timeIntervalSince(started)
         } catch {
-            try scheduler.fail(r.taskID, reason: "\(who) sent an unreadable result: \(error)", retryable: true)
+            refuse(id, task: r.taskID, attempt: r.attempt, reason: "\(error)")
             return
-        }
-        // The files must be in the staging folder at the size the worker says; streamed ones, whose bytes crossed
-        // the network, also with the digest it says.
-        for f in outcome.outputs {
-            let path = wire.stagingDir + "/" + f.name
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-            guard size == f.size else {
-                try scheduler.fail(r.taskID, reason: "\(who) reported \(f.name) of \(f.size) bytes, the staging folder holds \(size.map(String.init) ?? "none")", retryable: true)
-                return
-            }
-            if options.storage == .stream, (try? Digest.sha256Hex(file: path)) != f.sha256 {
-                try scheduler.fail(r.taskID, reason: "\(who) streamed \(f.name) whose SHA-256 differs from the one it reported", retryable: true)
-                return
-            }
         }
         try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome))
         try scheduler.complete(outcome)
+    }
+
+    /// A result that failed validation: logged with its reason and the peer, counted against the worker, and the
+    /// task requeued; repeated offences quarantine the worker (it stays connected but gets no more tasks).
+    private func refuse(_ id: [UInt8], task: String, attempt: UInt32, reason: String) {
+        guard var w = workers[id] else { return }
+        w.invalidResults += 1
+        complain(id, "refused the result of task \(task) attempt \(attempt) from \(label(id)): \(reason); "
+                 + "task requeued (\(w.invalidResults) invalid result(s) from this worker)")
+        scheduler.putBack(task)
+        if w.invalidResults >= options.maxInvalidResults && !w.quarantined {
+            w.quarantined = true
+            quarantinedPeers.insert(id)
+            quarantinedNames.insert(w.name)
+            log("worker \(w.name) (\(w.address)) quarantined after \(w.invalidResults) invalid results: it gets no more tasks")
+        }
+        workers[id] = w
     }
 
     private func failed(_ id: [UInt8], _ f: Uqcit_V1_TaskFailed) throws {
@@ -251,7 +283,7 @@ final class BrokerLoop {
 
     private func dispatch() throws {
         for id in order {
-            while let w = workers[id], w.credits > 0, let (task, attempt) = scheduler.next() {
+            while let w = workers[id], !w.quarantined, w.credits > 0, let (task, attempt) = scheduler.next() {
                 leases[task.id] = (id, attempt)
                 workers[id]!.leases.insert(task.id)
                 workers[id]!.credits -= 1

@@ -46,11 +46,13 @@ public struct ClusterOptions: Sendable {
     public var insecure: Bool
     public var maxAttempts: Int
     public var storage: StorageMode
+    /// Results refused by validation before a worker is quarantined (given no more tasks).
+    public var maxInvalidResults: Int
 
     public init(bind: [String] = [], heartbeat: HeartbeatSettings = .init(), curve: CurveServerSettings? = nil,
-                insecure: Bool = false, maxAttempts: Int = 3, storage: StorageMode = .shared) {
+                insecure: Bool = false, maxAttempts: Int = 3, storage: StorageMode = .shared, maxInvalidResults: Int = 3) {
         self.bind = bind; self.heartbeat = heartbeat; self.curve = curve; self.insecure = insecure; self.maxAttempts = maxAttempts
-        self.storage = storage
+        self.storage = storage; self.maxInvalidResults = maxInvalidResults
     }
 
     /// Plain TCP reaches only this machine unless the operator says otherwise: anything else needs CURVE keys.
