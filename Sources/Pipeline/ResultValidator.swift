@@ -57,19 +57,8 @@ public enum ResultValidator {
 
     static func checkAnalysis(_ a: AnalysisResult, _ spec: AnalyzeSpec) throws(InvalidResult) {
         let cols = spec.tensor.entry.columns
-        let r = a.rotation
-        guard r.size == cols else { throw InvalidResult("rotation size \(r.size), the tensor has \(cols) columns") }
-        switch r.kind {
-        case RotationDescriptor.noneKind:
-            guard r.block == 0 else { throw InvalidResult("an identity rotation with block \(r.block)") }
-        case RotationDescriptor.blockHadamardKind:
-            let block = RotationDescriptor.blockSize(for: cols)
-            guard spec.rotation.enabled, block >= 2, r.block == block else {
-                throw InvalidResult("rotation block \(r.block) for \(cols) columns (expected \(spec.rotation.enabled ? block : 0))")
-            }
-        default:
-            throw InvalidResult("unknown rotation kind '\(r.kind)'")
-        }
+        if let problem = a.rotation.problem(columns: cols) { throw InvalidResult(LogText.escaped(problem)) }
+        guard a.rotation.isIdentity || spec.rotation.enabled else { throw InvalidResult("a rotation the task did not ask for") }
         guard a.seedTrials.count <= max(1, spec.rotation.seedCandidates) else { throw InvalidResult("\(a.seedTrials.count) seed trials") }
         for t in a.seedTrials { try nonNegative(t.relativeError, "seedTrials relativeError") }
         try nonNegative(a.unrotatedError, "unrotatedError")

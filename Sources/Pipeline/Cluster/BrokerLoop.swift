@@ -67,7 +67,7 @@ final class BrokerLoop {
                                    streamed.files, Double(streamed.bytes) / 1e6,
                                    streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
                     }
-                    log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.2f s before journaling their results",
+                    log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
                                digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
                     shutdownWorkers("job finished")
                     mailbox.post(.finished)
