@@ -30,7 +30,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Engine",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            // Optimized with runtime checks kept: this module parses files and peers' bytes, so a check it misses
+            // must trap, not corrupt memory. Runtime and Validation below read only what Engine has validated.
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The wire contract (generated protobuf) and the ZeroMQ transport.
         .target(
             name: "UQCITProtocol",
