@@ -30,7 +30,7 @@ final class BrokerLoop {
     private var scheduler: JobScheduler!
     private var workers: [[UInt8]: WorkerSession] = [:]
     private var order: [[UInt8]] = []                       // join order: tasks go round-robin in this order
-    private var leases: [String: (worker: [UInt8], attempt: Int)] = [:]
+    private var leases = LeaseTable()
     private var addresses = PeerAddresses()
     private var lastWaitingNotice = Date.distantPast
     private var complaints = ComplaintLimiter()
@@ -83,6 +83,7 @@ final class BrokerLoop {
                     nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
                 }
                 try expireSilentWorkers()
+                try expireLeases()
                 try dispatch()
                 noticeIfWaiting()
             }
@@ -133,13 +134,13 @@ final class BrokerLoop {
         guard let id = frames.first, !id.isEmpty else { return }
         workers[id]?.lastHeard = Date()
         guard frames.count == 2 else {
-            log("\(label(id)): a message of \(frames.count - 1) frames where one envelope was expected; ignored")
+            complain(id, "\(label(id)): a message of \(frames.count - 1) frames where one envelope was expected; ignored")
             _ = send(id, Messages.reject(wire.jobID, "one envelope per message expected"))
             return
         }
         let envelope: Uqcit_V1_Envelope
         do { envelope = try EnvelopeCodec.decode(frames[1]) } catch {
-            log("\(label(id)): \(error); ignored")
+            complain(id, "\(label(id)): \(error); ignored")
             _ = send(id, Messages.reject(wire.jobID, error.description))
             return
         }
@@ -148,18 +149,21 @@ final class BrokerLoop {
             return
         }
         guard workers[id] != nil else {
-            log("\(label(id)) sent \(Messages.name(envelope.body)) without Hello; rejected")
+            complain(id, "\(label(id)) sent \(Messages.name(envelope.body)) without Hello; rejected")
             _ = send(id, Messages.reject(wire.jobID, "unknown worker: send Hello (this coordinator restarted or declared you dead)"))
             return
         }
         guard envelope.jobID == wire.jobID else {
-            log("\(label(id)) sent \(Messages.name(envelope.body)) for job '\(envelope.jobID)', this is job '\(wire.jobID)'; rejected")
-            _ = send(id, Messages.reject(wire.jobID, "this coordinator runs job \(wire.jobID), not \(envelope.jobID)"))
+            complain(id, "\(label(id)) sent \(Messages.name(envelope.body)) for job '\(LogText.escaped(envelope.jobID))', this is job '\(wire.jobID)'; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this coordinator runs job \(wire.jobID), not \(LogText.escaped(envelope.jobID))"))
             try drop(id, reason: nil)
             return
         }
         switch envelope.body {
-        case .ready(let r): workers[id]!.credits += Int(r.credits)
+        case .ready(let r):
+            // Never more tasks in flight than the threads the worker advertised, whatever credits it claims.
+            let w = workers[id]!
+            workers[id]!.credits = min(w.credits + Int(r.credits), max(0, w.threads - w.leases.count))
         case .heartbeat: break
         case .taskResult(let r): try complete(id, r)
         case .taskFailed(let f): try failed(id, f)
@@ -168,10 +172,10 @@ final class BrokerLoop {
             workers[id]!.outbox.grant(Int(a.credits))
             try pump(id)
         case .shutdown(let s):
-            log("\(label(id)) leaves: \(s.reason)")
+            log("\(label(id)) leaves: \(LogText.escaped(s.reason))")
             try drop(id, reason: nil)
         default:
-            log("\(label(id)) sent an unexpected \(Messages.name(envelope.body)); ignored")
+            complain(id, "\(label(id)) sent an unexpected \(Messages.name(envelope.body)); ignored")
         }
     }
 
@@ -189,8 +193,13 @@ final class BrokerLoop {
         }
         let mode = options.storage.rawValue
         guard hello.storageMode.isEmpty || hello.storageMode == mode else {
-            log("worker \(name) (\(address)) asks for storage mode '\(hello.storageMode)'; rejected")
-            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode '\(mode)', not '\(hello.storageMode)'"))
+            complain(id, "worker \(name) (\(address)) asks for storage mode '\(LogText.escaped(hello.storageMode))'; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode '\(mode)', not '\(LogText.escaped(hello.storageMode))'"))
+            return
+        }
+        guard hello.threads > 0 else {
+            complain(id, "worker \(name) (\(address)) offers 0 threads; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "a worker needs at least one thread"))
             return
         }
         var w = Uqcit_V1_Welcome()
@@ -220,17 +229,16 @@ final class BrokerLoop {
         let tasks = w.leases.sorted()
         if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
         for t in tasks {
-            leases[t] = nil
+            leases.remove(t)
             try scheduler.requeue(t)
         }
     }
 
     private func takeLease(_ id: [UInt8], task: String, attempt: UInt32, kind: String) -> Bool {
-        guard let lease = leases[task], lease.worker == id, lease.attempt == Int(attempt) else {
-            log("ignoring a late or duplicate \(kind) for task \(task) attempt \(attempt) from \(label(id))")
+        guard leases.take(task, worker: id, attempt: Int(attempt)) else {
+            complain(id, "ignoring a late or duplicate \(kind) for task \(LogText.escaped(task)) attempt \(attempt) from \(label(id))")
             return false
         }
-        leases[task] = nil
         workers[id]!.leases.remove(task)
         return true
     }
@@ -277,14 +285,14 @@ final class BrokerLoop {
 
     private func failed(_ id: [UInt8], _ f: Uqcit_V1_TaskFailed) throws {
         guard takeLease(id, task: f.taskID, attempt: f.attempt, kind: "failure") else { return }
-        log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(f.reason)")
-        try scheduler.fail(f.taskID, reason: f.reason + " (on worker \(workers[id]!.name))", retryable: f.retryable)
+        log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(LogText.escaped(f.reason))")
+        try scheduler.fail(f.taskID, reason: LogText.escaped(f.reason) + " (on worker \(workers[id]!.name))", retryable: f.retryable)
     }
 
     private func dispatch() throws {
         for id in order {
             while let w = workers[id], !w.quarantined, w.credits > 0, let (task, attempt) = scheduler.next() {
-                leases[task.id] = (id, attempt)
+                leases.grant(task.id, to: id, attempt: attempt, deadline: Date().addingTimeInterval(options.leaseDeadlines.seconds(for: task)))
                 workers[id]!.leases.insert(task.id)
                 workers[id]!.credits -= 1
                 if options.storage == .stream && task.kind == .compensate {
@@ -312,8 +320,13 @@ final class BrokerLoop {
         var ack = Uqcit_V1_ChunkAck()
         ack.taskID = c.taskID; ack.credits = 1
         defer { _ = send(id, Messages.envelope(wire.jobID, .chunkAck(ack))) }
-        guard let lease = leases[c.taskID], lease.worker == id, lease.attempt == Int(c.attempt) else {
-            log("ignoring a chunk of \(c.fileName) for task \(c.taskID) attempt \(c.attempt) from \(label(id)): no such lease")
+        guard leases.holds(c.taskID, worker: id, attempt: Int(c.attempt)) else {
+            complain(id, "ignoring a chunk of \(LogText.escaped(c.fileName)) for task \(LogText.escaped(c.taskID)) attempt \(c.attempt) from \(label(id)): no such lease")
+            return
+        }
+        // A lease lets a worker write only the files its task produces, nothing else in the staging folder.
+        guard let task = scheduler.runningTask(c.taskID), ResultValidator.expectedOutputs(task)[c.fileName] != nil else {
+            complain(id, "\(label(id)): a chunk of '\(LogText.escaped(c.fileName))', which task \(c.taskID) does not write; ignored")
             return
         }
         do {
@@ -321,7 +334,7 @@ final class BrokerLoop {
             streamed.bytes += c.data.count
             if c.last { streamed.files += 1 }
         } catch {
-            log("\(label(id)): bad chunk for task \(c.taskID): \(error)")
+            complain(id, "\(label(id)): bad chunk for task \(c.taskID): \(error)")
         }
     }
 
@@ -336,6 +349,17 @@ final class BrokerLoop {
         for id in order {
             guard let w = workers[id], now.timeIntervalSince(w.lastHeard) > heartbeat.silence else { continue }
             try drop(id, reason: String(format: "silent for %.1f s (%d heartbeats missed): declared dead", now.timeIntervalSince(w.lastHeard), heartbeat.liveness))
+        }
+    }
+
+    /// Leases past their deadline: the task goes back to the queue for another worker (the holder's thread is
+    /// presumably stuck, so its credit is not returned), and whatever the holder sends for it later is ignored.
+    private func expireLeases() throws {
+        for (task, lease) in leases.expire(at: Date()) {
+            workers[lease.worker]?.leases.remove(task)
+            let who = workers[lease.worker].map { "worker \($0.name) (\($0.address))" } ?? "a departed worker"
+            log("lease of task \(task) attempt \(lease.attempt) on \(who) passed its deadline; requeued")
+            try scheduler.requeue(task, reason: "its lease on \(who) passed its deadline")
         }
     }
 

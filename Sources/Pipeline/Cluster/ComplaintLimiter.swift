@@ -11,6 +11,8 @@ struct ComplaintLimiter {
 
     /// The line to log for a complaint about `peer` now, or nil when it is held back.
     mutating func admit(_ line: String, about peer: [UInt8], at now: Date = Date()) -> String? {
+        // Peers that connect once and misbehave once would otherwise grow the table for the job's lifetime.
+        if peers[peer] == nil && peers.count >= 4096 { peers.removeAll() }
         var p = peers[peer] ?? (now, 0, 0)
         if now.timeIntervalSince(p.windowStart) >= window { p = (now, 0, p.suppressed) }
         defer { peers[peer] = p }
@@ -24,6 +26,4 @@ struct ComplaintLimiter {
         return line + " (\(p.suppressed) similar line(s) about this peer suppressed)"
     }
 
-    /// Forgets a peer that left, so the table follows the peers connected.
-    mutating func forget(_ peer: [UInt8]) { peers[peer] = nil }
 }
