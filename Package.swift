@@ -30,6 +30,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Engine",
+            // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps
+            // on (GGMLBlockFormatTests). So every reader of files and peers' bytes here validates at entry instead:
+            // safetensors headers and reads, tile arrays (TileCodec.checkArrays), packages, rotation descriptors.
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The wire contract (generated protobuf) and the ZeroMQ transport.
         .target(

@@ -24,12 +24,17 @@ struct CoordinatorConfig: Decodable {
     var heartbeatIntervalMs: Int?
     var heartbeatLiveness: Int?
     var maxAttempts: Int?
+    var maxInvalidResults: Int?
+    var leaseMinSeconds: Double?
+    var leaseSecondsPerMParam: Double?
     var insecure: Bool?
     var curve: Curve?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, out, profile, workers, layers, bind, storage, insecure, curve
         case heartbeatIntervalMs = "heartbeat_interval_ms", heartbeatLiveness = "heartbeat_liveness", maxAttempts = "max_attempts"
+        case maxInvalidResults = "max_invalid_results"
+        case leaseMinSeconds = "lease_min_seconds", leaseSecondsPerMParam = "lease_seconds_per_mparam"
     }
 
     init() {}

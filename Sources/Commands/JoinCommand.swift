@@ -32,7 +32,7 @@ struct JoinCommand: ParsableCommand {
             }
             let settings = WorkerSettings(
                 endpoint: endpoint, name: name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", threads: n, curve: curve,
-                heartbeat: HeartbeatSettings(intervalMs: heartbeatMs), maxReconnectDelay: maxReconnectDelay,
+                heartbeat: try HeartbeatSettings(intervalMs: heartbeatMs).validated(), maxReconnectDelay: maxReconnectDelay,
                 taskDelayMs: Int(ProcessInfo.processInfo.environment["UQCIT_TEST_TASK_DELAY_MS"] ?? "") ?? 0)
             let agent = WorkerAgent(context: try ZMQContext(), settings: settings, openSource: { try ModelSources.open($0) }, log: .standardError)
             let signals = SignalTrap([SIGTERM, SIGINT]) { agent.stop() }

@@ -44,7 +44,10 @@ struct StartCommand: ParsableCommand {
             var cluster = ClusterOptions(bind: bind.isEmpty ? file.bind ?? [] : bind,
                                          heartbeat: HeartbeatSettings(intervalMs: heartbeatMs ?? file.heartbeatIntervalMs ?? 1000,
                                                                       liveness: liveness ?? file.heartbeatLiveness ?? 3),
-                                         insecure: insecure || (file.insecure ?? false), maxAttempts: file.maxAttempts ?? 3)
+                                         insecure: insecure || (file.insecure ?? false), maxAttempts: file.maxAttempts ?? 3,
+                                         maxInvalidResults: file.maxInvalidResults ?? 3,
+                                         leaseDeadlines: LeaseDeadlines(minimumSeconds: file.leaseMinSeconds ?? LeaseDeadlines().minimumSeconds,
+                                                                        secondsPerMParam: file.leaseSecondsPerMParam ?? LeaseDeadlines().secondsPerMParam))
             let mode = storage ?? file.storage ?? "shared"
             guard let storageMode = StorageMode(rawValue: mode) else { throw ValidationError("--storage takes shared or stream, got '\(mode)'") }
             cluster.storage = storageMode

@@ -47,9 +47,11 @@ public struct Assembler {
                                             relativeError: 0, sqnrDB: nil, maxAbsError: 0))
                 continue
             }
-            let analysis = results.analyses[i]!
+            guard let analysis = results.analyses[i], results.tileResults[i] != nil else {
+                throw PackageError.invalid(path: dir, reason: "tensor \(a.name) has no finished analysis and tiles to assemble")
+            }
             var layout = plan.layout(i, analysis: analysis)
-            let tensorPieces = try quantizedPieces(i, a, layout: layout)
+            let tensorPieces = try quantizedPieces(i, a, layout: layout, staged: results.stagedFiles[i] ?? [:])
             pieces += tensorPieces
             let bytes = tensorPieces.reduce(0) { $0 + $1.entry.byteCount }
             layout.highColumns = []
@@ -91,10 +93,11 @@ public struct Assembler {
 
     /// The arrays of a quantized tensor: each tile part concatenated over the tiles, then the high-column
     /// index and the low-rank factors.
-    func quantizedPieces(_ i: Int, _ a: TensorAssignment, layout: QuantizedTensorLayout) throws -> [Piece] {
-        let tiles = try (0..<plan.tileCount(i)).map { try SafetensorsFile(path: stagingFolder + "/" + StagingNames.tile(i, $0)) }
+    func quantizedPieces(_ i: Int, _ a: TensorAssignment, layout: QuantizedTensorLayout, staged: [String: TaskOutputFile]) throws -> [Piece] {
+        let tiles = try (0..<plan.tileCount(i)).map { try openStaged(StagingNames.tile(i, $0), tensor: a.name, staged: staged) }
+        guard let first = tiles.first else { throw PackageError.invalid(path: stagingFolder, reason: "tensor \(a.name) has no tiles") }
         var pieces: [Piece] = []
-        for part in tiles[0].tensors.sorted(by: { $0.begin < $1.begin }) {
+        for part in first.tensors.sorted(by: { $0.begin < $1.begin }) {
             var shape = part.shape
             var bytes = 0
             for t in tiles {
@@ -114,7 +117,7 @@ public struct Assembler {
             pieces.append(Piece(entry: .init(name: cols.name, dtype: .i32, shape: cols.shape, byteCount: cols.bytes.count)) { try $0.write(cols.bytes) })
         }
         if layout.compensationRank > 0 {
-            let f = try SafetensorsFile(path: stagingFolder + "/" + StagingNames.lowRank(i))
+            let f = try openStaged(StagingNames.lowRank(i), tensor: a.name, staged: staged)
             for e in f.tensors.sorted(by: { $0.begin < $1.begin }) {
                 pieces.append(Piece(entry: .init(name: a.name + "#" + e.name, dtype: e.dtype, shape: e.shape, byteCount: e.end - e.begin)) {
                     try $0.write(f.rawBytes(e))
@@ -122,6 +125,19 @@ public struct Assembler {
             }
         }
         return pieces
+    }
+
+    /// A staged file, opened only once it has the size and SHA-256 its journaled result states: a file changed
+    /// on disk since (or by a worker that lied) never reaches the package.
+    func openStaged(_ name: String, tensor: String, staged: [String: TaskOutputFile]) throws -> SafetensorsFile {
+        let path = stagingFolder + "/" + name
+        guard let recorded = staged[name] else {
+            throw PackageError.invalid(path: path, reason: "no journaled result states this file (tensor \(tensor))")
+        }
+        do { try ResultValidator.verifyStaged([recorded], root: stagingFolder) } catch {
+            throw PackageError.invalid(path: path, reason: "tensor \(tensor): \(error)")
+        }
+        return try SafetensorsFile(path: path)
     }
 
     func report(_ i: Int, _ a: TensorAssignment, folder: String, bytes: Int, results: TaskResults) -> TensorReport {

@@ -56,6 +56,9 @@ public enum CompressionJob {
             return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0, tasks: plan.taskCount, resumedTasks: plan.taskCount)
         }
         try FileManager.default.createDirectory(atPath: out.stagingFolder, withIntermediateDirectories: true)
+        let lock = try OutputFolderLock(out)
+        defer { withExtendedLifetime(lock) {} }
+        out.removeStrayTemporaries()
 
         let records = try Journal.read(path: out.journalFile).records
         let journal = try Journal(path: out.journalFile)

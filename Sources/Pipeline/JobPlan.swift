@@ -29,6 +29,8 @@ public struct JobPlan: Codable, Sendable {
                 list[i].policy = type.isQuantized ? .ggml(type, codes: profile.ggmlCodes) : nil
             }
         }
+        // A tensor with no elements has no tiles, so its QUANTIZE tasks would never finish it: it is stored as is.
+        for i in list.indices where list[i].isQuantized && list[i].tensor.entry.elementCount == 0 { list[i].policy = nil }
         if let layers {
             list = list.filter { a in
                 guard a.folder.hasPrefix("layer_"), let n = Int(a.folder.dropFirst(6)) else { return false }

@@ -18,6 +18,9 @@ public struct TaskResults: Sendable {
     public var analyses: [Int: AnalysisResult] = [:]
     public var tileResults: [Int: [Int: TileResult]] = [:]
     public var compensations: [Int: CompensationResult] = [:]
+    /// Each staged file's size and SHA-256 as the journal holds them, by staging name: the assembler checks
+    /// a file against these before it reads it.
+    public var stagedFiles: [Int: [String: TaskOutputFile]] = [:]
     /// The auto allocation's per-tensor policies, once made: the assembler lays tensors out with these.
     public var overrides: [String: LevelPolicy]?
 }
@@ -51,6 +54,8 @@ public final class JobScheduler: @unchecked Sendable {
 
     public private(set) var results = TaskResults()
     public private(set) var attempts: [String: Int] = [:]
+    /// Attempts whose result was refused (see `putBack`): not counted against `maxAttempts`.
+    private var refusedAttempts: [String: Int] = [:]
     public private(set) var completedTasks = 0
     public private(set) var parametersDone = 0
     private var tensorDone: [Bool]
@@ -119,6 +124,9 @@ public final class JobScheduler: @unchecked Sendable {
     /// The spec of a task that is ready to lease, if it is.
     public func readyTask(_ id: String) -> TaskSpec? { pending[id] }
 
+    /// The spec of a leased task, if it is leased: what its result is checked against.
+    public func runningTask(_ id: String) -> TaskSpec? { running[id] }
+
     /// Records a finished task. Returns false for a late or duplicate result, which is ignored. Throws when the
     /// last MEASURE result makes the allocation and it fails (a budget below the cheapest candidates).
     @discardableResult
@@ -138,14 +146,19 @@ public final class JobScheduler: @unchecked Sendable {
     }
 
     private func apply(_ t: TaskSpec, _ o: TaskOutcome) throws(JobError) {
+        // ResultValidator has checked `o` against `t`; a missing part here is a bug, reported rather than trapped on.
+        func missing(_ part: String) -> JobError { .invalid("task \(t.id): result without its \(part) reached the scheduler") }
         completedTasks += 1
         let i = t.tensorIndex
+        for f in o.outputs { results.stagedFiles[i, default: [:]][f.name] = f }
         switch t.kind {
         case .measure:
-            measurements[i] = o.measurements!
+            guard let m = o.measurements else { throw missing("measurements") }
+            measurements[i] = m
             if measurements.count == quantizedTensors {
+                guard let allocation else { throw .invalid("the plan needs a bit allocation and none was given") }
                 let overrides: [String: LevelPolicy]
-                do { overrides = try allocation!(measurements, plan) } catch {
+                do { overrides = try allocation(measurements, plan) } catch {
                     throw .invalid("the bit allocation failed: \(error)")
                 }
                 plan = plan.applying(overrides)
@@ -156,23 +169,25 @@ public final class JobScheduler: @unchecked Sendable {
                 for (k, a) in plan.assignments.enumerated() where a.isQuantized { enqueue(.analyzeTask(k, plan.analyzeSpec(k))) }
             }
         case .analyze:
-            let a = o.analysis!
+            guard let a = o.analysis else { throw missing("analysis") }
             results.analyses[i] = a
             for k in 0..<plan.tileCount(i) { enqueue(.quantizeTask(i, tile: k, plan.quantizeSpec(i, tile: k, analysis: a))) }
         case .quantize:
-            results.tileResults[i, default: [:]][t.tile!] = o.tile!
-            parametersDone += o.tile!.elements
-            if results.tileResults[i]!.count == plan.tileCount(i) {
-                let rank = plan.assignments[i].policy!.compensationRank
-                if rank > 0 {
+            guard let tile = o.tile, let k = t.tile else { throw missing("tile") }
+            results.tileResults[i, default: [:]][k] = tile
+            parametersDone += tile.elements
+            if results.tileResults[i, default: [:]].count == plan.tileCount(i) {
+                let rank = plan.assignments[i].policy?.compensationRank ?? 0
+                if rank > 0, let analysis = results.analyses[i] {
                     enqueue(.compensateTask(i, CompensateSpec(tensor: plan.assignments[i].tensor, rank: rank,
-                                                              tileRows: plan.tileRows[i], layout: plan.layout(i, analysis: results.analyses[i]!))))
+                                                              tileRows: plan.tileRows[i], layout: plan.layout(i, analysis: analysis))))
                 } else {
                     finishTensor(i)
                 }
             }
         case .compensate:
-            results.compensations[i] = o.compensation!
+            guard let c = o.compensation else { throw missing("compensation") }
+            results.compensations[i] = c
             finishTensor(i)
         }
     }
@@ -187,7 +202,7 @@ public final class JobScheduler: @unchecked Sendable {
     /// A task that failed on its worker: requeued while attempts remain and the failure is retryable.
     public func fail(_ taskId: String, reason: String, retryable: Bool) throws(JobError) {
         guard let t = running.removeValue(forKey: taskId) else { return }
-        let n = attempts[taskId] ?? 1
+        let n = (attempts[taskId] ?? 1) - (refusedAttempts[taskId] ?? 0)
         if !retryable || n >= maxAttempts {
             throw .taskFailed(task: taskId, tensor: plan.assignments[t.tensorIndex].tensor.name, attempts: n, reason: reason)
         }
@@ -195,9 +210,18 @@ public final class JobScheduler: @unchecked Sendable {
         requeued.append(taskId)
     }
 
-    /// A lease that expired (its worker died): the task goes back to the front of the queue.
-    public func requeue(_ taskId: String) throws(JobError) {
-        try fail(taskId, reason: "worker lost while running it", retryable: true)
+    /// A lease whose worker died or missed its deadline: the task goes back to the front of the queue.
+    public func requeue(_ taskId: String, reason: String = "worker lost while running it") throws(JobError) {
+        try fail(taskId, reason: reason, retryable: true)
+    }
+
+    /// A leased task whose result was refused: back to the front of the queue without using up an attempt's
+    /// budget, since the fault is the worker's (which is quarantined after repeated offences), not the task's.
+    public func putBack(_ taskId: String) {
+        guard let t = running.removeValue(forKey: taskId) else { return }
+        refusedAttempts[taskId, default: 0] += 1
+        pending[taskId] = t
+        requeued.append(taskId)
     }
 
     /// Drops the results of a folder's tensors once the folder has been handed to the assembler, so that the
@@ -207,6 +231,7 @@ public final class JobScheduler: @unchecked Sendable {
             results.analyses[i] = nil
             results.tileResults[i] = nil
             results.compensations[i] = nil
+            results.stagedFiles[i] = nil
         }
     }
 

@@ -36,7 +36,6 @@ public struct OutputFolder {
                         existing.profileHash != identity.profileHash ? "a different profile" : "a different layer range"
                     throw PackageError.outputInUse(path: path, reason: "holds a job for \(what); remove it or choose another --out")
                 }
-                removeStrayTemporaries()
                 return fm.fileExists(atPath: metadataFile) ? .complete : .resumable
             }
             let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
@@ -49,7 +48,8 @@ public struct OutputFolder {
         return .fresh
     }
 
-    /// Temp files of writes a crash interrupted: never part of the result.
+    /// Temp files of writes a crash interrupted: never part of the result. Only under the folder's lock: another
+    /// coordinator's temporaries are in flight, not stray.
     public func removeStrayTemporaries() {
         let fm = FileManager.default
         guard let e = fm.enumerator(atPath: path) else { return }

@@ -22,7 +22,9 @@ final class TileCodecTests: XCTestCase {
         let x = data(rows * l.columns)
         let arrays = x.withUnsafeBufferPointer { TileCodec.encode($0, rows: rows, layout: l, elementThreshold: 0.9, clusters: [[1, 2]]) }
         var direct = [Float](repeating: 0, count: x.count)
-        direct.withUnsafeMutableBufferPointer { TileCodec.decode(Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) }), rows: rows, layout: l, into: $0) }
+        try direct.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+            try TileCodec.decode(Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) }), rows: rows, layout: l, into: p, file: "memory", tensor: l.name)
+        }
         let bytes = SafetensorsWriter.encode(arrays)
         let path = NSTemporaryDirectory() + "tile-\(UUID().uuidString).st"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -30,7 +32,7 @@ final class TileCodecTests: XCTestCase {
         let back = try SafetensorsWriter.decode(SafetensorsFile(path: path))
         for a in arrays { XCTAssertEqual(back[a.name], a, a.name) }
         var viaFile = [Float](repeating: 0, count: x.count)
-        viaFile.withUnsafeMutableBufferPointer { TileCodec.decode(back, rows: rows, layout: l, into: $0) }
+        try viaFile.withUnsafeMutableBufferPointer { (p) throws(PackageError) in try TileCodec.decode(back, rows: rows, layout: l, into: p, file: path, tensor: l.name) }
         return (direct, viaFile, arrays)
     }
 
@@ -64,6 +66,39 @@ final class TileCodecTests: XCTestCase {
         let x = data(rows * cols)
         for i in 0..<x.count where abs(x[i]) > 0.9 {
             XCTAssertEqual(direct[i], x[i], accuracy: abs(x[i]) / 127 + 1e-6, "outliers kept at int8 precision")
+        }
+    }
+
+    func testArraysMissingOrOfTheWrongSizeAreRefusedNamingFileAndTensor() throws {
+        let rows = 5, cols = 200
+        for l in [layout(.channel, high: .fp16, low: .int2, fraction: 0.02, rows: rows, cols: cols, highColumns: [0, 3, 17, 199]),
+                  layout(.element, high: .int8, low: .int4, fraction: 0.02, rows: rows, cols: cols, highColumns: [])] {
+            let good = Dictionary(uniqueKeysWithValues: try roundTrip(l, rows: rows).arrays.map { ($0.name, $0) })
+            var out = [Float](repeating: 0, count: rows * cols)
+            func decode(_ arrays: [String: NamedArray], _ layout: QuantizedTensorLayout) -> String? {
+                do {
+                    try out.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+                        try TileCodec.decode(arrays, rows: rows, layout: layout, into: p, file: "bad.st", tensor: "w")
+                    }
+                    return nil
+                } catch { return "\(error)" }
+            }
+            XCTAssertNil(decode(good, l))
+            for name in good.keys {
+                var missing = good; missing[name] = nil
+                XCTAssertEqual(decode(missing, l), "bad.st: tensor 'w': array \(name) is missing")
+                var short = good; short[name]!.bytes.removeLast()
+                XCTAssertTrue(decode(short, l)?.hasPrefix("bad.st: tensor 'w': array \(name) holds") ?? false, name)
+            }
+            var rotated = l; rotated.rotation = RotationDescriptor(kind: RotationDescriptor.blockHadamardKind, block: 3, seed: 0, size: cols)
+            XCTAssertTrue(decode(good, rotated)?.contains("rotation block 3") ?? false)
+            if l.granularity == .element {
+                var far = good; far["sparse.columns"]!.bytes = [UInt8](repeating: 0xFF, count: far["sparse.columns"]!.bytes.count)
+                XCTAssertTrue(decode(far, l)?.contains("sparse columns outside") ?? false)
+            } else {
+                var wide = l; wide.highColumns[3] = cols
+                XCTAssertTrue(decode(good, wide)?.contains("strictly ascending") ?? false)
+            }
         }
     }
 }

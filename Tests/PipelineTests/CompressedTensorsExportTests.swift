@@ -20,7 +20,8 @@ final class CompressedTensorsExportTests: XCTestCase {
         var modules = 0
         for e in packed.tensors where e.name.hasSuffix(".weight_packed") {
             let m = String(e.name.dropLast(".weight_packed".count))
-            let scales = NamedArray(name: "s", dtype: .f16, shape: [], bytes: try packed.rawBytes(packed.entry(m + ".weight_scale")!)).halfBits
+            let scaleEntry = packed.entry(m + ".weight_scale")!
+            let scales = NamedArray(name: "s", dtype: .f16, shape: scaleEntry.shape, bytes: try packed.rawBytes(scaleEntry)).halfBits
             let words = try packed.rawBytes(e)
             let reference = try dense.readRows(dense.entry(m + ".weight")!, start: 0, count: e.shape[0])
             let cols = e.shape[1] * 8, groups = cols / 128

@@ -13,8 +13,9 @@ enum TestModels {
     static func temporaryFolder(_ tag: String) -> String { TestPaths.temporaryFolder(tag) }
     static func packageFiles(_ root: String) throws -> [String: Data] { try TestPaths.packageFiles(root) }
 
-    /// A llama-named checkpoint with random weights; `poison` puts a NaN into one tensor.
-    static func synthetic(at dir: String, hidden: Int = 64, layers: Int = 1, poison: String? = nil) throws {
+    /// A llama-named checkpoint with random weights; `poison` puts a NaN into one tensor; `emptyTensor` adds a
+    /// weight of zero rows under that name.
+    static func synthetic(at dir: String, hidden: Int = 64, layers: Int = 1, poison: String? = nil, emptyTensor: String? = nil) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let config = #"{"model_type":"llama","architectures":["LlamaForCausalLM"],"vocab_size":32,"hidden_size":\#(hidden),"num_hidden_layers":\#(layers)}"#
         try Data(config.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
@@ -35,6 +36,7 @@ enum TestModels {
             add("model.layers.\(l).input_layernorm.weight", [hidden])
         }
         add("lm_head.weight", [32, hidden])
+        if let emptyTensor { add(emptyTensor, [0, hidden]) }
         try Data(SafetensorsWriter.encode(arrays)).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
     }
 

@@ -25,7 +25,7 @@ public final class PositionalFile: @unchecked Sendable {
     deinit { close(fd) }
 
     public func read(offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CheckpointError) {
-        guard offset >= 0, offset + buffer.count <= size else {
+        guard offset >= 0, offset <= size, buffer.count <= size - offset else {
             throw .unreadable(file: path, reason: "read of \(buffer.count) bytes at \(offset) runs past the end (\(size) bytes)")
         }
         var done = 0
@@ -38,6 +38,10 @@ public final class PositionalFile: @unchecked Sendable {
     }
 
     public func read(offset: Int, count: Int) throws(CheckpointError) -> [UInt8] {
+        // Checked before the allocation: a count from a corrupt header must not reach [UInt8](repeating:count:).
+        guard count >= 0, offset >= 0, offset <= size, count <= size - offset else {
+            throw .unreadable(file: path, reason: "read of \(count) bytes at \(offset) lies outside the file (\(size) bytes)")
+        }
         var out = [UInt8](repeating: 0, count: count)
         if count > 0 {
             try out.withUnsafeMutableBufferPointer { (p) throws(CheckpointError) in try read(offset: offset, into: UnsafeMutableRawBufferPointer(p)) }

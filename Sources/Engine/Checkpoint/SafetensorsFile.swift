@@ -10,9 +10,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         file = try PositionalFile(path: path)
         var prefix = try file.read(offset: 0, count: min(8, file.size))
         if prefix.count == 8 {
-            var n = 0
-            for k in 0..<8 { n |= Int(prefix[k]) << (8 * k) }
-            if n <= SafetensorsHeader.maxHeaderBytes, 8 + n <= file.size { prefix = try file.read(offset: 0, count: 8 + n) }
+            // Unsigned, and checked against the limit and the file before anything is allocated: as a signed Int,
+            // a length whose top byte is >= 0x80 would be negative.
+            var n: UInt64 = 0
+            for k in 0..<8 { n |= UInt64(prefix[k]) << (8 * UInt64(k)) }
+            if n <= UInt64(SafetensorsHeader.maxHeaderBytes), Int(n) <= file.size - 8 { prefix = try file.read(offset: 0, count: 8 + Int(n)) }
         }
         header = try SafetensorsHeader.parse(prefix: prefix, fileSize: file.size, file: path)
         var names: [String: Int] = [:]
@@ -29,7 +31,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The raw bytes of a tensor as stored, or of a byte range within it.
     public func rawBytes(_ t: TensorEntry, range: Range<Int>? = nil) throws(CheckpointError) -> [UInt8] {
         let r = range ?? 0..<(t.end - t.begin)
-        precondition(r.lowerBound >= 0 && r.upperBound <= t.end - t.begin)
+        guard r.lowerBound >= 0 && r.upperBound <= t.end - t.begin else {
+            throw .unreadable(file: path, reason: "bytes \(r) of tensor '\(t.name)' lie outside its \(t.end - t.begin) bytes")
+        }
         return try file.read(offset: header.dataStart + t.begin + r.lowerBound, count: r.count)
     }
 
@@ -43,7 +47,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     public func readRows(_ t: TensorEntry, start: Int, count: Int, into out: UnsafeMutableBufferPointer<Float>) throws(CheckpointError) {
         guard t.dtype.isSupportedFloat else { throw .unsupportedDType(file: path, tensor: t.name, dtype: t.dtype.rawValue) }
         let cols = t.columns
-        precondition(start >= 0 && count >= 0 && start + count <= t.rows && out.count >= count * cols)
+        guard start >= 0 && count >= 0 && start <= t.rows - count && out.count >= count * cols else {
+            throw .unreadable(file: path, reason: "rows \(start)..<\(start + count) of tensor '\(t.name)' lie outside its \(t.rows) rows")
+        }
         let n = count * cols
         let raw = try file.read(offset: header.dataStart + t.begin + start * cols * t.dtype.byteSize, count: n * t.dtype.byteSize)
         raw.withUnsafeBytes { raw in

@@ -40,6 +40,21 @@ public struct RotationDescriptor: Codable, Sendable, Equatable {
         }
     }
 
+    /// Why this descriptor cannot rotate rows of `columns` values (nil when it can): checked before `Rotation`
+    /// is built from a descriptor that came from a file or a peer.
+    public func problem(columns: Int) -> String? {
+        guard size == columns else { return "rotation size \(size), the tensor has \(columns) columns" }
+        switch kind {
+        case Self.noneKind:
+            return block == 0 ? nil : "an identity rotation with block \(block)"
+        case Self.blockHadamardKind:
+            let expected = Self.blockSize(for: columns)
+            return expected >= 2 && block == expected ? nil : "rotation block \(block) for \(columns) columns (expected \(expected))"
+        default:
+            return "unknown rotation kind '\(kind)'"
+        }
+    }
+
     public var isIdentity: Bool {
         kind == RotationDescriptor.noneKind
     }

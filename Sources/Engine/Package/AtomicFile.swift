@@ -14,9 +14,16 @@ public final class AtomicFileWriter {
 
     public static let temporarySuffix = ".uqcit-tmp"
 
+    /// A temporary name no other writer uses: this process's pid and a per-process counter, so two writers of
+    /// one path (a coordinator and a worker, or two workers) never share a temp file.
+    public static func temporaryName(for path: String) -> String {
+        path + ".\(getpid()).\(counter.next())" + temporarySuffix
+    }
+    private static let counter = TemporaryCounter()
+
     public init(path: String) throws {
         self.path = path
-        temporaryPath = path + Self.temporarySuffix
+        temporaryPath = Self.temporaryName(for: path)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw PackageError.io(path: temporaryPath, reason: String(cString: strerror(errno))) }
     }
@@ -45,7 +52,7 @@ public final class AtomicFileWriter {
         guard fsync(fd) == 0 else { throw PackageError.io(path: temporaryPath, reason: "fsync: \(String(cString: strerror(errno)))") }
         close(fd); fd = -1
         guard rename(temporaryPath, path) == 0 else { throw PackageError.io(path: path, reason: "rename: \(String(cString: strerror(errno)))") }
-        AtomicFileWriter.syncFolder(of: path)
+        try AtomicFileWriter.syncFolder(of: path)
         return hasher.hexDigest()
     }
 
@@ -56,10 +63,15 @@ public final class AtomicFileWriter {
 
     deinit { if fd >= 0 { close(fd); unlink(temporaryPath) } }
 
-    public static func syncFolder(of path: String) {
+    /// fsyncs the folder holding `path`, so a rename in it survives a crash; failures are errors, not ignored.
+    public static func syncFolder(of path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
-        let d = open(dir.isEmpty ? "." : dir, O_RDONLY)
-        if d >= 0 { fsync(d); close(d) }
+        let folder = dir.isEmpty ? "." : dir
+        let d = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard d >= 0 else { throw PackageError.io(path: folder, reason: "open to fsync: \(String(cString: strerror(errno)))") }
+        defer { close(d) }
+        // EINVAL: a filesystem that cannot sync folders; the rename is as durable as it will get there.
+        guard fsync(d) == 0 || errno == EINVAL else { throw PackageError.io(path: folder, reason: "fsync: \(String(cString: strerror(errno)))") }
     }
 
     /// Writes a whole small file atomically; returns its SHA-256.
@@ -69,6 +81,13 @@ public final class AtomicFileWriter {
         do { try w.write(bytes) } catch { w.abandon(); throw error }
         return try w.commit()
     }
+}
+
+/// A counter shared by every thread of the process.
+final class TemporaryCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
 }
 
 public enum PackageError: Error, CustomStringConvertible, Sendable {

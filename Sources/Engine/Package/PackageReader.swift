@@ -57,7 +57,9 @@ public final class PackageReader: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let cached = highColumnsCache[t.name] { layout.highColumns = cached; return layout }
         if let e = file.entry(t.name + "#columns") {
-            layout.highColumns = NamedArray(name: e.name, dtype: e.dtype, shape: e.shape, bytes: (try? file.rawBytes(e)) ?? []).int32Values.map(Int.init)
+            // Unreadable: no layout, and reading the tensor then fails naming its missing array.
+            guard e.dtype == .i32, let bytes = try? file.rawBytes(e) else { return nil }
+            layout.highColumns = NamedArray(name: e.name, dtype: e.dtype, shape: e.shape, bytes: bytes).int32Values.map(Int.init)
         }
         highColumnsCache[t.name] = layout.highColumns
         return layout
@@ -67,21 +69,27 @@ public final class PackageReader: @unchecked Sendable {
     public func reconstructRows(_ name: String, start: Int, count: Int) throws -> [Float] {
         guard let (file, t) = tensor(named: name) else { throw PackageError.invalid(path: path, reason: "no tensor '\(name)'") }
         let cols = t.shape.count >= 2 ? t.shape.dropFirst().reduce(1, *) : (t.shape.first ?? 1)
+        func bad(_ reason: String) -> PackageError { .invalid(path: file.path, reason: "tensor '\(name)': \(reason)") }
+        guard start >= 0, count >= 0, start <= (t.shape.first ?? 1) - count else { throw bad("rows \(start)..<\(start + count) are outside the tensor") }
         guard let layout = layout(of: t, in: file) else {
-            return try file.readRows(file.entry(t.name)!, start: start, count: count)
+            guard let e = file.entry(t.name) else { throw bad("no array \(t.name)") }
+            return try file.readRows(e, start: start, count: count)
         }
+        guard layout.columns == cols, start <= layout.rows - count else { throw bad("its layout is \(layout.rows) x \(layout.columns), the tensor's shape \(t.shape)") }
         var arrays: [String: NamedArray] = [:]
         let prefix = t.name + "#"
         var nnzBefore = 0, nnz = 0
         if let counts = file.entry(prefix + "sparse.counts") {
+            guard counts.dtype == .i32 else { throw bad("sparse counts are \(counts.dtype.rawValue), not I32") }
             let all = NamedArray(name: counts.name, dtype: .i32, shape: counts.shape, bytes: try file.rawBytes(counts)).int32Values
+            guard all.count >= start + count, all.allSatisfy({ $0 >= 0 }) else { throw bad("sparse counts do not cover rows \(start)..<\(start + count)") }
             nnzBefore = all[0..<start].reduce(0) { $0 + Int($1) }
             nnz = all[start..<start + count].reduce(0) { $0 + Int($1) }
         }
         for full in t.arrays where full.hasPrefix(prefix) {
             let part = String(full.dropFirst(prefix.count))
             guard part != "columns", !part.hasPrefix("lowrank.") else { continue }
-            let e = file.entry(full)!
+            guard let e = file.entry(full), e.shape.count >= 1, e.shape[0] > 0 else { throw bad("array \(full) is missing or has no rows") }
             let slice: [UInt8]
             var shape = e.shape
             if part == "sparse.columns" || part == "sparse.values" {
@@ -96,11 +104,15 @@ public final class PackageReader: @unchecked Sendable {
             arrays[part] = NamedArray(name: part, dtype: e.dtype, shape: shape, bytes: slice)
         }
         var out = [Float](repeating: 0, count: count * cols)
-        out.withUnsafeMutableBufferPointer {
-            TileCodec.decode(arrays, rows: count, layout: layout, into: $0)
-            Rotation(layout.rotation).unrotateRows($0, rows: count)
+        try out.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+            try TileCodec.decode(arrays, rows: count, layout: layout, into: p, file: file.path, tensor: name)
+            Rotation(layout.rotation).unrotateRows(p, rows: count)
         }
         if let ae = file.entry(prefix + "lowrank.a"), let be = file.entry(prefix + "lowrank.b") {
+            guard ae.dtype == .f16, be.dtype == .f16, ae.shape.count == 2, be.shape.count == 2, ae.shape[0] == layout.rows,
+                  ae.shape[1] == be.shape[0], be.shape[1] == cols, ae.end - ae.begin == ae.elementCount * 2, be.end - be.begin == be.elementCount * 2 else {
+                throw bad("low-rank factors of shapes \(ae.shape) and \(be.shape) do not fit a \(layout.rows) x \(cols) tensor")
+            }
             let r = ae.shape[1]
             let a = NamedArray(name: "a", dtype: .f16, shape: ae.shape, bytes: try file.rawBytes(ae)).halfBits
             let b = NamedArray(name: "b", dtype: .f16, shape: be.shape, bytes: try file.rawBytes(be)).halfBits.map(HalfPrecision.f16ToFloat)

@@ -23,9 +23,9 @@ public enum CompensateStep {
             var w = try source.readRows(spec.tensor, start: start, count: n)
             var q = [Float](repeating: 0, count: n * cols)
             let arrays = try tile(t)
-            q.withUnsafeMutableBufferPointer {
-                TileCodec.decode(arrays, rows: n, layout: layout, into: $0)
-                rotation.unrotateRows($0, rows: n)
+            try q.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+                try TileCodec.decode(arrays, rows: n, layout: layout, into: p, file: "staged tile \(t)", tensor: spec.tensor.name)
+                rotation.unrotateRows(p, rows: n)
             }
             var ss = 0.0
             for i in 0..<n * cols { ss += Double(w[i]) * Double(w[i]); w[i] -= q[i] }

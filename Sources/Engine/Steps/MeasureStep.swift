@@ -36,7 +36,7 @@ public enum MeasureStep {
         let order = (0..<cols).sorted { (importance[$0], -$0) > (importance[$1], -$1) }
         let energy = original.reduce(0.0) { $0 + Double($1) * Double($1) }
 
-        return spec.candidates.map { policy in
+        return try spec.candidates.map { policy in
             let k = Int((policy.highFraction * Double(cols)).rounded())
             let analysis = AnalysisResult(rotation: descriptor, invariants: nil, seedTrials: [], unrotatedError: 0,
                                           highColumns: order.prefix(k).sorted(), elementThreshold: nil, clusters: [],
@@ -46,9 +46,10 @@ public enum MeasureStep {
             let layout = QuantizedTensorLayout(spec: qspec)
             let arrays = rotated.withUnsafeBufferPointer { TileCodec.encode($0, rows: index.count, layout: layout, elementThreshold: nil, clusters: []) }
             var y = [Float](repeating: 0, count: rotated.count)
-            y.withUnsafeMutableBufferPointer {
-                TileCodec.decode(Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) }), rows: index.count, layout: layout, into: $0)
-                rotation.unrotateRows($0, rows: index.count)
+            try y.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+                try TileCodec.decode(Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) }), rows: index.count, layout: layout, into: p,
+                                     file: "sample rows encoded in memory", tensor: spec.tensor.name)
+                rotation.unrotateRows(p, rows: index.count)
             }
             var residual = [Float](repeating: 0, count: y.count)
             for i in 0..<y.count { residual[i] = original[i] - y[i] }

@@ -17,7 +17,9 @@ public enum QuantizeStep {
         }
         var y = [Float](repeating: 0, count: n * cols)
         let byName = Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) })
-        y.withUnsafeMutableBufferPointer { TileCodec.decode(byName, rows: n, layout: layout, into: $0) }
+        try y.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+            try TileCodec.decode(byName, rows: n, layout: layout, into: p, file: "tile \(spec.rowStart)+\(n) encoded in memory", tensor: spec.tensor.name)
+        }
         // G is orthogonal, so the error in the rotated basis is the error of the reconstructed weights.
         var s = 0.0, e = 0.0
         var maxErr: Float = 0

@@ -23,8 +23,18 @@ public enum TileCodec {
         }
     }
 
-    /// Decodes `rows` rows into `out` (rows * columns floats, rotated basis).
-    public static func decode(_ arrays: [String: NamedArray], rows: Int, layout: QuantizedTensorLayout, into out: UnsafeMutableBufferPointer<Float>) {
+    /// Decodes `rows` rows into `out` (rows * columns floats, rotated basis), after `checkArrays`: arrays that
+    /// are missing or of the wrong size throw an error naming `file` and `tensor`.
+    public static func decode(_ arrays: [String: NamedArray], rows: Int, layout: QuantizedTensorLayout, into out: UnsafeMutableBufferPointer<Float>,
+                              file: String, tensor: String) throws(PackageError) {
+        try checkArrays(arrays, rows: rows, layout: layout, file: file, tensor: tensor)
+        guard out.count >= rows * layout.columns else {
+            throw .invalid(path: file, reason: "tensor '\(tensor)': \(out.count) floats for \(rows) rows of \(layout.columns)")
+        }
+        decodeChecked(arrays, rows: rows, layout: layout, into: out)
+    }
+
+    private static func decodeChecked(_ arrays: [String: NamedArray], rows: Int, layout: QuantizedTensorLayout, into out: UnsafeMutableBufferPointer<Float>) {
         let cols = layout.columns
         if let type = layout.ggml { return decodeGGML(arrays[ggmlBlocks]!.bytes, rows: rows, cols: cols, type: type, into: out) }
         switch layout.granularity {

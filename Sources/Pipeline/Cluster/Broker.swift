@@ -38,7 +38,8 @@ public final class Broker: WorkerPool {
         // The ZAP handler must be bound in this context before a CURVE server socket binds.
         zap = try options.curve.map { try ZAPHandler(context: context, allowedPublicKeys: $0.allowedWorkerKeys) }
         let router = try ZMQSocket(context: context, type: .router)
-        try router.set([.routerMandatory(true), .maxMessageSize(bytes: WireProtocol.maxFrameBytes), .linger(milliseconds: 500)])
+        try router.set([.routerMandatory(true), .maxMessageSize(bytes: WireProtocol.maxFrameBytes), .linger(milliseconds: 500),
+                        .receiveHighWaterMark(messages: Self.receiveHighWaterMark)])
         if let curve = options.curve {
             try router.set([.curveServer(true), .curveSecretKey(curve.keys.secretKey), .zapDomain("uqcit"), .zapEnforceDomain(true)])
         }
@@ -52,6 +53,11 @@ public final class Broker: WorkerPool {
         boundEndpoints = bound
         loop = BrokerLoop(router: router, monitor: monitor, options: options, wire: wire, journal: journal, log: log)
     }
+
+    /// Messages queued per peer before ZeroMQ stops reading from it: a worker has at most its stream window
+    /// of chunks and a few control messages in flight, so this bounds what a flooding peer can make the
+    /// coordinator hold (64 x the frame limit) without slowing an honest one.
+    static let receiveHighWaterMark: Int32 = 64
 
     deinit { zap?.stop() }
 

@@ -10,6 +10,9 @@ struct WorkerSession {
     var credits = 0
     var leases: Set<String> = []
     var lastHeard: Date
+    /// Results refused by `ResultValidator`; at `ClusterOptions.maxInvalidResults` the worker is quarantined.
+    var invalidResults = 0
+    var quarantined = false
     /// Everything sent to the worker goes through here, so task inputs streamed to it precede their assignment.
     var outbox = StreamOutbox()
     var inbox: StreamInbox
@@ -27,10 +30,16 @@ final class BrokerLoop {
     private var scheduler: JobScheduler!
     private var workers: [[UInt8]: WorkerSession] = [:]
     private var order: [[UInt8]] = []                       // join order: tasks go round-robin in this order
-    private var leases: [String: (worker: [UInt8], attempt: Int)] = [:]
+    private var leases = LeaseTable()
     private var addresses = PeerAddresses()
     private var lastWaitingNotice = Date.distantPast
+    private var complaints = ComplaintLimiter()
     private var streamed = (files: 0, bytes: 0, chunksSent: 0)
+    /// Staged outputs whose SHA-256 the coordinator recomputed before believing a result.
+    private var digestChecks = (files: 0, bytes: 0, seconds: 0.0)
+    /// Workers quarantined for invalid results, by routing id and by name: a new Hello does not clear them.
+    private var quarantinedPeers: Set<[UInt8]> = []
+    private var quarantinedNames: Set<String> = []
 
     init(router: ZMQSocket, monitor: ZMQMonitor, options: ClusterOptions, wire: JobWire, journal: Journal?, log: ClusterLog) {
         self.router = router; self.monitor = monitor; self.options = options; self.wire = wire; self.journal = journal; self.log = log
@@ -58,6 +67,8 @@ final class BrokerLoop {
                                    streamed.files, Double(streamed.bytes) / 1e6,
                                    streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
                     }
+                    log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
+                               digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
                     shutdownWorkers("job finished")
                     mailbox.post(.finished)
                     return
@@ -72,6 +83,7 @@ final class BrokerLoop {
                     nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
                 }
                 try expireSilentWorkers()
+                try expireLeases()
                 try dispatch()
                 noticeIfWaiting()
             }
@@ -109,6 +121,11 @@ final class BrokerLoop {
         return "peer \(PeerAddresses.label(id)) (\(addresses.address(of: id)))"
     }
 
+    /// A log line about a peer's misbehaviour, rate-limited per peer.
+    private func complain(_ id: [UInt8], _ line: String) {
+        if let line = complaints.admit(line, about: id) { log(line) }
+    }
+
     private func send(_ id: [UInt8], _ bytes: [UInt8]) -> Bool {
         do { return try router.send(frames: [id, bytes], dontWait: true) } catch { return false }
     }
@@ -117,13 +134,13 @@ final class BrokerLoop {
         guard let id = frames.first, !id.isEmpty else { return }
         workers[id]?.lastHeard = Date()
         guard frames.count == 2 else {
-            log("\(label(id)): a message of \(frames.count - 1) frames where one envelope was expected; ignored")
+            complain(id, "\(label(id)): a message of \(frames.count - 1) frames where one envelope was expected; ignored")
             _ = send(id, Messages.reject(wire.jobID, "one envelope per message expected"))
             return
         }
         let envelope: Uqcit_V1_Envelope
         do { envelope = try EnvelopeCodec.decode(frames[1]) } catch {
-            log("\(label(id)): \(error); ignored")
+            complain(id, "\(label(id)): \(error); ignored")
             _ = send(id, Messages.reject(wire.jobID, error.description))
             return
         }
@@ -132,18 +149,21 @@ final class BrokerLoop {
             return
         }
         guard workers[id] != nil else {
-            log("\(label(id)) sent \(Messages.name(envelope.body)) without Hello; rejected")
+            complain(id, "\(label(id)) sent \(Messages.name(envelope.body)) without Hello; rejected")
             _ = send(id, Messages.reject(wire.jobID, "unknown worker: send Hello (this coordinator restarted or declared you dead)"))
             return
         }
         guard envelope.jobID == wire.jobID else {
-            log("\(label(id)) sent \(Messages.name(envelope.body)) for job '\(envelope.jobID)', this is job '\(wire.jobID)'; rejected")
-            _ = send(id, Messages.reject(wire.jobID, "this coordinator runs job \(wire.jobID), not \(envelope.jobID)"))
+            complain(id, "\(label(id)) sent \(Messages.name(envelope.body)) for job '\(LogText.escaped(envelope.jobID))', this is job '\(wire.jobID)'; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this coordinator runs job \(wire.jobID), not \(LogText.escaped(envelope.jobID))"))
             try drop(id, reason: nil)
             return
         }
         switch envelope.body {
-        case .ready(let r): workers[id]!.credits += Int(r.credits)
+        case .ready(let r):
+            // Never more tasks in flight than the threads the worker advertised, whatever credits it claims.
+            let w = workers[id]!
+            workers[id]!.credits = min(w.credits + Int(r.credits), max(0, w.threads - w.leases.count))
         case .heartbeat: break
         case .taskResult(let r): try complete(id, r)
         case .taskFailed(let f): try failed(id, f)
@@ -152,10 +172,10 @@ final class BrokerLoop {
             workers[id]!.outbox.grant(Int(a.credits))
             try pump(id)
         case .shutdown(let s):
-            log("\(label(id)) leaves: \(s.reason)")
+            log("\(label(id)) leaves: \(LogText.escaped(s.reason))")
             try drop(id, reason: nil)
         default:
-            log("\(label(id)) sent an unexpected \(Messages.name(envelope.body)); ignored")
+            complain(id, "\(label(id)) sent an unexpected \(Messages.name(envelope.body)); ignored")
         }
     }
 
@@ -165,11 +185,21 @@ final class BrokerLoop {
             try drop(id, reason: nil)
         }
         let address = addresses.address(of: id)
-        let name = hello.workerName.isEmpty ? PeerAddresses.label(id) : hello.workerName
+        let name = hello.workerName.isEmpty ? PeerAddresses.label(id) : LogText.escaped(hello.workerName)
+        guard !quarantinedPeers.contains(id) && !quarantinedNames.contains(name) else {
+            complain(id, "worker \(name) (\(address)) is quarantined for invalid results; its Hello is rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this worker is quarantined: it sent invalid results"))
+            return
+        }
         let mode = options.storage.rawValue
         guard hello.storageMode.isEmpty || hello.storageMode == mode else {
-            log("worker \(name) (\(address)) asks for storage mode '\(hello.storageMode)'; rejected")
-            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode '\(mode)', not '\(hello.storageMode)'"))
+            complain(id, "worker \(name) (\(address)) asks for storage mode '\(LogText.escaped(hello.storageMode))'; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "this job uses storage mode '\(mode)', not '\(LogText.escaped(hello.storageMode))'"))
+            return
+        }
+        guard hello.threads > 0 else {
+            complain(id, "worker \(name) (\(address)) offers 0 threads; rejected")
+            _ = send(id, Messages.reject(wire.jobID, "a worker needs at least one thread"))
             return
         }
         var w = Uqcit_V1_Welcome()
@@ -199,60 +229,70 @@ final class BrokerLoop {
         let tasks = w.leases.sorted()
         if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
         for t in tasks {
-            leases[t] = nil
+            leases.remove(t)
             try scheduler.requeue(t)
         }
     }
 
     private func takeLease(_ id: [UInt8], task: String, attempt: UInt32, kind: String) -> Bool {
-        guard let lease = leases[task], lease.worker == id, lease.attempt == Int(attempt) else {
-            log("ignoring a late or duplicate \(kind) for task \(task) attempt \(attempt) from \(label(id))")
+        guard leases.take(task, worker: id, attempt: Int(attempt)) else {
+            complain(id, "ignoring a late or duplicate \(kind) for task \(LogText.escaped(task)) attempt \(attempt) from \(label(id))")
             return false
         }
-        leases[task] = nil
         workers[id]!.leases.remove(task)
         return true
     }
 
     private func complete(_ id: [UInt8], _ r: Uqcit_V1_TaskResult) throws {
         guard takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result") else { return }
-        let who = label(id)
+        guard let task = scheduler.runningTask(r.taskID) else { return }
+        // Nothing a worker says is journaled or applied before it is checked against the leased task, and its
+        // files against the staging folder (streamed ones crossed the network; shared ones a worker wrote).
         let outcome: TaskOutcome
         do {
-            outcome = try JSONDecoder().decode(TaskOutcome.self, from: r.result)
-            guard outcome.taskId == r.taskID else { throw JobError.invalid("result names task \(outcome.taskId)") }
+            do { outcome = try JSONDecoder().decode(TaskOutcome.self, from: r.result) } catch {
+                throw InvalidResult("unreadable result JSON: \(error)")
+            }
+            try ResultValidator.check(outcome, against: task)
+            let started = Date()
+            digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
+            digestChecks.files += outcome.outputs.count
+            digestChecks.seconds += Date().timeIntervalSince(started)
         } catch {
-            try scheduler.fail(r.taskID, reason: "\(who) sent an unreadable result: \(error)", retryable: true)
+            refuse(id, task: r.taskID, attempt: r.attempt, reason: "\(error)")
             return
-        }
-        // The files must be in the staging folder at the size the worker says; streamed ones, whose bytes crossed
-        // the network, also with the digest it says.
-        for f in outcome.outputs {
-            let path = wire.stagingDir + "/" + f.name
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-            guard size == f.size else {
-                try scheduler.fail(r.taskID, reason: "\(who) reported \(f.name) of \(f.size) bytes, the staging folder holds \(size.map(String.init) ?? "none")", retryable: true)
-                return
-            }
-            if options.storage == .stream, (try? Digest.sha256Hex(file: path)) != f.sha256 {
-                try scheduler.fail(r.taskID, reason: "\(who) streamed \(f.name) whose SHA-256 differs from the one it reported", retryable: true)
-                return
-            }
         }
         try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome))
         try scheduler.complete(outcome)
     }
 
+    /// A result that failed validation: logged with its reason and the peer, counted against the worker, and the
+    /// task requeued; repeated offences quarantine the worker (it stays connected but gets no more tasks).
+    private func refuse(_ id: [UInt8], task: String, attempt: UInt32, reason: String) {
+        guard var w = workers[id] else { return }
+        w.invalidResults += 1
+        complain(id, "refused the result of task \(task) attempt \(attempt) from \(label(id)): \(reason); "
+                 + "task requeued (\(w.invalidResults) invalid result(s) from this worker)")
+        scheduler.putBack(task)
+        if w.invalidResults >= options.maxInvalidResults && !w.quarantined {
+            w.quarantined = true
+            quarantinedPeers.insert(id)
+            quarantinedNames.insert(w.name)
+            log("worker \(w.name) (\(w.address)) quarantined after \(w.invalidResults) invalid results: it gets no more tasks")
+        }
+        workers[id] = w
+    }
+
     private func failed(_ id: [UInt8], _ f: Uqcit_V1_TaskFailed) throws {
         guard takeLease(id, task: f.taskID, attempt: f.attempt, kind: "failure") else { return }
-        log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(f.reason)")
-        try scheduler.fail(f.taskID, reason: f.reason + " (on worker \(workers[id]!.name))", retryable: f.retryable)
+        log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(LogText.escaped(f.reason))")
+        try scheduler.fail(f.taskID, reason: LogText.escaped(f.reason) + " (on worker \(workers[id]!.name))", retryable: f.retryable)
     }
 
     private func dispatch() throws {
         for id in order {
-            while let w = workers[id], w.credits > 0, let (task, attempt) = scheduler.next() {
-                leases[task.id] = (id, attempt)
+            while let w = workers[id], !w.quarantined, w.credits > 0, let (task, attempt) = scheduler.next() {
+                leases.grant(task.id, to: id, attempt: attempt, deadline: Date().addingTimeInterval(options.leaseDeadlines.seconds(for: task)))
                 workers[id]!.leases.insert(task.id)
                 workers[id]!.credits -= 1
                 if options.storage == .stream && task.kind == .compensate {
@@ -280,8 +320,13 @@ final class BrokerLoop {
         var ack = Uqcit_V1_ChunkAck()
         ack.taskID = c.taskID; ack.credits = 1
         defer { _ = send(id, Messages.envelope(wire.jobID, .chunkAck(ack))) }
-        guard let lease = leases[c.taskID], lease.worker == id, lease.attempt == Int(c.attempt) else {
-            log("ignoring a chunk of \(c.fileName) for task \(c.taskID) attempt \(c.attempt) from \(label(id)): no such lease")
+        guard leases.holds(c.taskID, worker: id, attempt: Int(c.attempt)) else {
+            complain(id, "ignoring a chunk of \(LogText.escaped(c.fileName)) for task \(LogText.escaped(c.taskID)) attempt \(c.attempt) from \(label(id)): no such lease")
+            return
+        }
+        // A lease lets a worker write only the files its task produces, nothing else in the staging folder.
+        guard let task = scheduler.runningTask(c.taskID), ResultValidator.expectedOutputs(task)[c.fileName] != nil else {
+            complain(id, "\(label(id)): a chunk of '\(LogText.escaped(c.fileName))', which task \(c.taskID) does not write; ignored")
             return
         }
         do {
@@ -289,7 +334,7 @@ final class BrokerLoop {
             streamed.bytes += c.data.count
             if c.last { streamed.files += 1 }
         } catch {
-            log("\(label(id)): bad chunk for task \(c.taskID): \(error)")
+            complain(id, "\(label(id)): bad chunk for task \(c.taskID): \(error)")
         }
     }
 
@@ -304,6 +349,17 @@ final class BrokerLoop {
         for id in order {
             guard let w = workers[id], now.timeIntervalSince(w.lastHeard) > heartbeat.silence else { continue }
             try drop(id, reason: String(format: "silent for %.1f s (%d heartbeats missed): declared dead", now.timeIntervalSince(w.lastHeard), heartbeat.liveness))
+        }
+    }
+
+    /// Leases past their deadline: the task goes back to the queue for another worker (the holder's thread is
+    /// presumably stuck, so its credit is not returned), and whatever the holder sends for it later is ignored.
+    private func expireLeases() throws {
+        for (task, lease) in leases.expire(at: Date()) {
+            workers[lease.worker]?.leases.remove(task)
+            let who = workers[lease.worker].map { "worker \($0.name) (\($0.address))" } ?? "a departed worker"
+            log("lease of task \(task) attempt \(lease.attempt) on \(who) passed its deadline; requeued")
+            try scheduler.requeue(task, reason: "its lease on \(who) passed its deadline")
         }
     }
 

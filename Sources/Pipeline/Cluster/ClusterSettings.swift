@@ -11,6 +11,22 @@ public struct HeartbeatSettings: Sendable, Equatable {
         self.intervalMs = intervalMs; self.liveness = liveness
     }
 
+    /// What a coordinator accepts from its flags or config and a worker from a Welcome: outside these, the
+    /// millisecond and count conversions for the wire and for poll timeouts would overflow.
+    public static let intervalMsRange = 10...600_000
+    public static let livenessRange = 1...1000
+
+    /// The settings, or an error saying which is out of range.
+    public func validated() throws(JobError) -> HeartbeatSettings {
+        guard Self.intervalMsRange.contains(intervalMs) else {
+            throw .invalid("heartbeat interval \(intervalMs) ms is outside \(Self.intervalMsRange.lowerBound)...\(Self.intervalMsRange.upperBound) ms")
+        }
+        guard Self.livenessRange.contains(liveness) else {
+            throw .invalid("heartbeat liveness \(liveness) is outside \(Self.livenessRange.lowerBound)...\(Self.livenessRange.upperBound)")
+        }
+        return self
+    }
+
     public var interval: TimeInterval { Double(intervalMs) / 1000 }
     /// How long a peer may stay silent before it is dead.
     public var silence: TimeInterval { interval * Double(liveness) }
@@ -46,15 +62,23 @@ public struct ClusterOptions: Sendable {
     public var insecure: Bool
     public var maxAttempts: Int
     public var storage: StorageMode
+    /// Results refused by validation before a worker is quarantined (given no more tasks).
+    public var maxInvalidResults: Int
+    public var leaseDeadlines: LeaseDeadlines
 
     public init(bind: [String] = [], heartbeat: HeartbeatSettings = .init(), curve: CurveServerSettings? = nil,
-                insecure: Bool = false, maxAttempts: Int = 3, storage: StorageMode = .shared) {
+                insecure: Bool = false, maxAttempts: Int = 3, storage: StorageMode = .shared, maxInvalidResults: Int = 3,
+                leaseDeadlines: LeaseDeadlines = .init()) {
         self.bind = bind; self.heartbeat = heartbeat; self.curve = curve; self.insecure = insecure; self.maxAttempts = maxAttempts
-        self.storage = storage
+        self.storage = storage; self.maxInvalidResults = maxInvalidResults
+        self.leaseDeadlines = leaseDeadlines
     }
 
     /// Plain TCP reaches only this machine unless the operator says otherwise: anything else needs CURVE keys.
     public func checkBindPolicy() throws {
+        _ = try heartbeat.validated()
+        _ = try leaseDeadlines.validated()
+        guard maxInvalidResults >= 1 else { throw JobError.invalid("max_invalid_results must be 1 or more, got \(maxInvalidResults)") }
         guard curve == nil, !insecure else { return }
         for endpoint in bind {
             guard endpoint.hasPrefix("tcp://") else {

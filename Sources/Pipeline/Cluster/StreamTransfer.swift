@@ -69,7 +69,7 @@ struct StreamOutbox {
 /// last piece. Pieces of one file must arrive in order from offset 0.
 struct StreamInbox {
     let root: String
-    private var open: [String: (handle: FileHandle, size: Int)] = [:]
+    private var open: [String: (handle: FileHandle, size: Int, temporary: String)] = [:]
 
     init(root: String) { self.root = root }
 
@@ -82,14 +82,14 @@ struct StreamInbox {
     mutating func receive(_ c: Uqcit_V1_Chunk) throws {
         guard Self.isSafe(c.fileName) else { throw JobError.invalid("chunk names an unsafe path '\(c.fileName)'") }
         let path = root + "/" + c.fileName
-        let temporary = path + AtomicFileWriter.temporarySuffix
         if c.offset == 0 {
-            if let stale = open.removeValue(forKey: c.fileName) { try? stale.handle.close() }
+            if let stale = open.removeValue(forKey: c.fileName) { try? stale.handle.close(); unlink(stale.temporary) }
+            let temporary = AtomicFileWriter.temporaryName(for: path)
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             guard FileManager.default.createFile(atPath: temporary, contents: nil), let h = FileHandle(forWritingAtPath: temporary) else {
                 throw PackageError.io(path: temporary, reason: "cannot create")
             }
-            open[c.fileName] = (h, 0)
+            open[c.fileName] = (h, 0, temporary)
         }
         guard var f = open[c.fileName], f.size == Int(c.offset) else {
             throw JobError.invalid("chunk of \(c.fileName) at offset \(c.offset) arrived out of order")
@@ -100,8 +100,8 @@ struct StreamInbox {
             open[c.fileName] = nil
             try f.handle.synchronize()
             try f.handle.close()
-            guard rename(temporary, path) == 0 else { throw PackageError.io(path: path, reason: "rename: \(String(cString: strerror(errno)))") }
-            AtomicFileWriter.syncFolder(of: path)
+            guard rename(f.temporary, path) == 0 else { throw PackageError.io(path: path, reason: "rename: \(String(cString: strerror(errno)))") }
+            try AtomicFileWriter.syncFolder(of: path)
         } else {
             open[c.fileName] = f
         }

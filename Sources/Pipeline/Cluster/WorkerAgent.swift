@@ -182,7 +182,11 @@ public final class WorkerAgent: @unchecked Sendable {
                 case .welcome(let w) where !welcomed:
                     welcomed = true
                     jobID = envelope.jobID
-                    heartbeat = HeartbeatSettings(intervalMs: Int(w.heartbeatIntervalMs), liveness: Int(w.heartbeatLiveness))
+                    do {
+                        heartbeat = try HeartbeatSettings(intervalMs: Int(w.heartbeatIntervalMs), liveness: Int(w.heartbeatLiveness)).validated()
+                    } catch {
+                        throw WorkerError.rejected(coordinator: settings.endpoint, reason: "its Welcome asks for \(error)")
+                    }
                     mode = StorageMode(rawValue: w.storageMode) ?? .shared
                     let staging = try useSource(w, mode: mode)
                     inbox = StreamInbox(root: staging)

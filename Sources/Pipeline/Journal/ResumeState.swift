@@ -30,6 +30,10 @@ struct ResumeState {
         }
         for case let .done(task, _, _, outcome) in records {
             guard let spec = scheduler.readyTask(task) else { continue }
+            do { try ResultValidator.check(outcome, against: spec) } catch {
+                log("journal record for task \(task) fails validation (\(error)); the task is not done and will run again")
+                continue
+            }
             let folder = plan.assignments[spec.tensorIndex].folder
             guard state.assembledFolders[folder] != nil || verify(outcome.outputs, root: out.stagingFolder) else {
                 log("task \(task): its staged output does not match the journal; it will run again")
