@@ -49,8 +49,14 @@ def parameters(path):
 
 
 def perplexity(model, text, chunks):
-    p = run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512", "--chunks", str(chunks)])
-    m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", p.stdout + p.stderr)
+    # Into a file, not a pipe: llama.cpp's logger thread can lose its last lines (the estimate) on a pipe at exit.
+    log = model + ".perplexity.log"
+    with open(log, "w") as f:
+        subprocess.run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512",
+                        "--chunks", str(chunks)], stdout=f, stderr=subprocess.STDOUT, check=True)
+    m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", open(log).read())
+    if not m:
+        raise RuntimeError(f"llama-perplexity printed no estimate for {model}: see {log}")
     return float(m.group(1)), float(m.group(2))
 
 

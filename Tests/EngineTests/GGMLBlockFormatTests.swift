@@ -48,13 +48,11 @@ final class GGMLBlockFormatTests: XCTestCase {
 
     /// The row form of the importance-free reference is the plain reference, block by block.
     func testReferenceRowWithoutImportanceIsTheBlockReference() throws {
-        let rows: [(GGMLType, (UnsafePointer<Float>, Int, UnsafePointer<Float>?, UnsafeMutableRawPointer) -> Void)] = [
-            (.q4_0, { GGMLQ4_0.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-            (.q4_1, { GGMLQ4_1.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-            (.q5_0, { GGMLQ5_0.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-            (.q5_1, { GGMLQ5_1.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-        ]
-        for (type, quantizeReferenceRow) in rows {
+        for type: GGMLType in [.q4_0, .q4_1, .q5_0, .q5_1] {
+            // GGMLType.quantizeRow with reference codes is the row-level reference for these types.
+            let quantizeReferenceRow = { (x: UnsafePointer<Float>, columns: Int, w: UnsafePointer<Float>?, out: UnsafeMutableRawPointer) in
+                type.quantizeRow(x, columns: columns, importance: w, reference: true, into: out)
+            }
             let x: [Float] = try fixtureFloats(type, "source.f32")
             let expected = try fixture(type, "quant")
             var out = [UInt8](repeating: 0, count: expected.count)
@@ -77,21 +75,21 @@ final class GGMLBlockFormatTests: XCTestCase {
         var x = NumericsTestData.gaussian(count: columns, seed: 11)
         for j in 0..<256 { x[j] *= 8 }   // a loud first quarter: the row's sigma2 differs from each block's
         let importance = (0..<columns).map { Float(1 + ($0 * 7919) % 13) }
-        let rows: [(GGMLType, (UnsafePointer<Float>, Int, UnsafePointer<Float>?, UnsafeMutableRawPointer) -> Void)] = [
-            (.q4_0, { GGMLQ4_0.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-            (.q4_1, { GGMLQ4_1.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-            (.q5_0, { GGMLQ5_0.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-            (.q5_1, { GGMLQ5_1.quantizeReferenceRow($0, columns: $1, importance: $2, into: $3) }),
-        ]
-        for (type, quantizeReferenceRow) in rows {
+        for type: GGMLType in [.q4_0, .q4_1, .q5_0, .q5_1] {
+            // GGMLType.quantizeRow with reference codes is the row-level reference for these types.
+            let quantizeReferenceRow = { (x: UnsafePointer<Float>, columns: Int, w: UnsafePointer<Float>?, out: UnsafeMutableRawPointer) in
+                type.quantizeRow(x, columns: columns, importance: w, reference: true, into: out)
+            }
             let bytes = type.rowBytes(columns: columns)!
             var row = [UInt8](repeating: 0, count: bytes), blockwise = row, single = [UInt8](repeating: 0, count: type.blockBytes)
             var oneBlock = single
             x.withUnsafeBufferPointer { xs in
                 importance.withUnsafeBufferPointer { w in
                     row.withUnsafeMutableBytes { quantizeReferenceRow(xs.baseAddress!, columns, w.baseAddress!, $0.baseAddress!) }
-                    blockwise.withUnsafeMutableBytes {
-                        type.quantizeRow(xs.baseAddress!, columns: columns, importance: w.baseAddress!, reference: true, into: $0.baseAddress!)
+                    blockwise.withUnsafeMutableBytes { out in
+                        for k in 0..<(columns / 32) {
+                            type.codec.quantizeReference(xs.baseAddress! + 32 * k, importance: w.baseAddress! + 32 * k, into: out.baseAddress! + k * type.blockBytes)
+                        }
                     }
                     single.withUnsafeMutableBytes { quantizeReferenceRow(xs.baseAddress!, 32, w.baseAddress!, $0.baseAddress!) }
                     oneBlock.withUnsafeMutableBytes {
