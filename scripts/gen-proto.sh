@@ -26,5 +26,5 @@ protoc \
     --plugin=protoc-gen-swift="$PLUGIN" \
     --swift_out=Visibility=Public:"$OUT_DIR" \
     --proto_path=proto \
-    proto/uqcit/v1/messages.proto
+    proto/uqcit/v2/messages.proto
 echo "generated $(cd "$OUT_DIR" && find . -name '*.pb.swift' | sort | tr '\n' ' ')"

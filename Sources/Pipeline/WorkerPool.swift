@@ -10,7 +10,7 @@ public protocol WorkerPool {
     func run(_ scheduler: JobScheduler, folderReady: (String, TaskResults) throws -> Void, tick: (JobProgress) -> Void) throws
 }
 
-/// Whether a step's error is worth another attempt: bad source data is not, an I/O hiccup may be.
+/// Whether a step's error is worth another attempt: bad source data or a malformed task is not, an I/O hiccup may be.
 func isRetryable(_ error: Error) -> Bool {
-    !(error is CheckpointError)
+    !(error is CheckpointError || error is WireFormatError)
 }

@@ -1,6 +1,6 @@
 /// Why bytes received from a peer are not a usable envelope.
 public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The bytes are not a protobuf `uqcit.v1.Envelope`.
+    /// The bytes are not a protobuf `uqcit.v2.Envelope`.
     case malformed(String)
     /// The peer speaks another protocol version.
     case versionMismatch(got: UInt32, expected: UInt32)

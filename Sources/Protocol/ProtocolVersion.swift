@@ -1,8 +1,8 @@
-/// Identity and limits of the wire contract defined in proto/uqcit/v1/messages.proto.
+/// Identity and limits of the wire contract defined in proto/uqcit/v2/messages.proto.
 public enum WireProtocol {
     /// Carried in every envelope; a peer speaking another version is refused before its body is trusted.
-    public static let version: UInt32 = 1
-    public static let name = "uqcit.v1"
+    public static let version: UInt32 = 2
+    public static let name = "uqcit.v2"
 
     /// Largest `Chunk.data` a sender may put in one message (stream storage mode).
     public static let maxChunkDataBytes = 16 * 1024 * 1024
@@ -11,7 +11,7 @@ public enum WireProtocol {
     public static let maxFrameBytes = Int64(maxChunkDataBytes + 64 * 1024)
 }
 
-extension Uqcit_V1_Envelope {
+extension Uqcit_V2_Envelope {
     /// An envelope stamped with the current protocol version.
     public init(jobID: String, body: OneOf_Body) {
         self.init()

@@ -25,20 +25,20 @@ final class BadFramesTests: XCTestCase {
         // ZMTP, but the frame is not an envelope.
         let garbage = try dealer(context, endpoint)
         XCTAssertTrue(try garbage.send(frames: [Array("definitely not protobuf \u{1}\u{2}".utf8)]))
-        // A well-formed envelope from a future protocol version: rejected, naming both versions.
+        // A well-formed envelope from a version 1 peer (JSON task specs): rejected, naming both versions.
         let future = try dealer(context, endpoint)
-        var hello = Uqcit_V1_Envelope(jobID: "", body: .hello(Uqcit_V1_Hello()))
-        hello.protocolVersion = 2
+        var hello = Uqcit_V2_Envelope(jobID: "", body: .hello(Uqcit_V2_Hello()))
+        hello.protocolVersion = 1
         XCTAssertTrue(try future.send(frames: [try EnvelopeCodec.encode(hello)]))
         let reply = try XCTUnwrap(try future.receive(timeoutMs: 5000), "the coordinator answers a wrong version")
         let reject = try EnvelopeCodec.decode(reply[0])
-        XCTAssertEqual(reject.reject.reason, "protocol version mismatch: peer sent version 2, this build speaks version 1")
+        XCTAssertEqual(reject.reject.reason, "protocol version mismatch: peer sent version 1, this build speaks version 2")
         // A frame over ZMQ_MAXMSGSIZE: libzmq drops the connection.
         let huge = try dealer(context, endpoint)
         XCTAssertTrue(try huge.send(frames: [[UInt8](repeating: 7, count: Int(WireProtocol.maxFrameBytes) + 1)]))
         // A message from a peer that never said Hello.
         let stranger = try dealer(context, endpoint)
-        XCTAssertTrue(try stranger.send(frames: [try EnvelopeCodec.encode(Uqcit_V1_Envelope(jobID: "x", body: .ready(Uqcit_V1_Ready())))]))
+        XCTAssertTrue(try stranger.send(frames: [try EnvelopeCodec.encode(Uqcit_V2_Envelope(jobID: "x", body: .ready(Uqcit_V2_Ready())))]))
         XCTAssertTrue(try EnvelopeCodec.decode(try XCTUnwrap(try stranger.receive(timeoutMs: 5000))[0]).reject.reason.contains("send Hello"))
 
         // Still serving: a real worker does the whole job.
@@ -50,8 +50,8 @@ final class BadFramesTests: XCTestCase {
 
         let log = coordinator.stderr
         let peer = #"peer 0x[0-9a-f]+ \(tcp://127\.0\.0\.1:[0-9]+\)"#
-        XCTAssertNotNil(log.range(of: peer + #": malformed uqcit\.v1 envelope"#, options: .regularExpression), log)
-        XCTAssertNotNil(log.range(of: peer + ": protocol version mismatch: peer sent version 2, this build speaks version 1", options: .regularExpression), log)
+        XCTAssertNotNil(log.range(of: peer + #": malformed uqcit\.v2 envelope"#, options: .regularExpression), log)
+        XCTAssertNotNil(log.range(of: peer + ": protocol version mismatch: peer sent version 1, this build speaks version 2", options: .regularExpression), log)
         XCTAssertNotNil(log.range(of: peer + " sent Ready without Hello; rejected", options: .regularExpression), log)
         XCTAssertNotNil(log.range(of: #"connection from tcp://127\.0\.0\.1:[0-9]+ closed before it delivered a message"#, options: .regularExpression), log)
         XCTAssertEqual(try JobStatus.read(outputFolder: out).workers.map(\.name), ["honest"])

@@ -16,17 +16,25 @@ final class HostileWorkerTests: XCTestCase {
         let hostile = try FakeWorker(endpoint: endpoint)
         try hostile.join(name: "hostile\n[uqcit] forged line")
         var leased: [String] = []
-        // The issue's probe, then a result for another task, then an out-of-range analysis.
-        let answers: [(String) -> String] = [
-            { #"{"taskId":"\#($0)","outputs":[],"seconds":0.01}"# },
-            { _ in #"{"taskId":"Q0.0","outputs":[{"name":"../../journal","size":1,"sha256":"00"}],"seconds":0.01}"# },
-            { #"{"taskId":"\#($0)","analysis":{"rotation":{"kind":"none","block":0,"seed":0,"size":-5},"seedTrials":[],"unrotatedError":0,"highColumns":[99999999],"clusters":[],"promotedColumns":0,"plannedHighFraction":0,"realisedHighFraction":0},"outputs":[],"seconds":0.01}"# },
+        // The issue's probe (a result without its typed part), then a file outside the staging folder with a
+        // truncated digest, then an out-of-range analysis.
+        let answers: [Uqcit_V2_TaskResult] = [
+            .with { $0.seconds = 0.01 },
+            .with {
+                $0.outputs = [.with { $0.name = "../../journal"; $0.size = 1; $0.sha256 = Data([0]) }]
+                $0.analysis = .with { $0.rotation = .with { $0.kind = "none" } }
+                $0.seconds = 0.01
+            },
+            .with {
+                $0.analysis = .with { $0.rotation = .with { $0.kind = "none"; $0.size = 5 }; $0.highColumns = [99_999_999] }
+                $0.seconds = 0.01
+            },
         ]
         for answer in answers {
             try hostile.ready()
             let a = try hostile.next().taskAssignment
             leased.append(a.taskID)
-            try hostile.result(for: a, json: answer(a.taskID))
+            try hostile.result(for: a, answer)
         }
         XCTAssertEqual(Set(leased).count, 1, "each refused task went back to the front of the queue: \(leased)")
         XCTAssertTrue(Cluster.eventually(within: 10) { coordinator.stderr.contains("quarantined after 3 invalid results") }, coordinator.stderr)
@@ -39,9 +47,9 @@ final class HostileWorkerTests: XCTestCase {
 
         let log = coordinator.stderr
         XCTAssertTrue(log.contains("refused the result of task \(leased[0]) attempt 1 from worker hostile\\u{a}[uqcit] forged line (tcp://127.0.0.1:"), log)
-        XCTAssertTrue(log.contains("without its analysis"), log)
-        XCTAssertTrue(log.contains("the result names task 'Q0.0'"), log)
-        XCTAssertTrue(log.contains("rotation size -5"), log)
+        XCTAssertTrue(log.contains("TaskResult.result: missing"), log)
+        XCTAssertTrue(log.contains("TaskResult.outputs[0].sha256: 1 bytes"), log)
+        XCTAssertTrue(log.contains("rotation size 5,"), log)
         XCTAssertFalse(log.split(separator: "\n").contains { $0.hasPrefix("[uqcit] forged line") }, "a peer's name cannot start a log line")
         for case let .done(task, _, worker, _) in Cluster.journal(out) {
             XCTAssertEqual(worker, "real", "task \(task): nothing the quarantined worker said was journaled")

@@ -16,11 +16,11 @@ final class ProtocolConversationTests: XCTestCase {
         let fake = try ZMQSocket(context: context, type: .dealer)
         try fake.set(.linger(milliseconds: 0))
         try fake.connect(endpoint)
-        func send(_ jobID: String, _ body: Uqcit_V1_Envelope.OneOf_Body) throws {
-            XCTAssertTrue(try fake.send(frames: [try EnvelopeCodec.encode(Uqcit_V1_Envelope(jobID: jobID, body: body))]))
+        func send(_ jobID: String, _ body: Uqcit_V2_Envelope.OneOf_Body) throws {
+            XCTAssertTrue(try fake.send(frames: [try EnvelopeCodec.encode(Uqcit_V2_Envelope(jobID: jobID, body: body))]))
         }
         /// The next message that is not a heartbeat.
-        func next() throws -> Uqcit_V1_Envelope {
+        func next() throws -> Uqcit_V2_Envelope {
             while true {
                 let frames = try XCTUnwrap(try fake.receive(timeoutMs: 5000), "the coordinator answers")
                 let e = try EnvelopeCodec.decode(frames[0])
@@ -28,23 +28,23 @@ final class ProtocolConversationTests: XCTestCase {
                 return e
             }
         }
-        var hello = Uqcit_V1_Hello(); hello.workerName = "fake"; hello.threads = 1
+        var hello = Uqcit_V2_Hello(); hello.workerName = "fake"; hello.threads = 1
         try send("", .hello(hello))
         let welcome = try next()
         XCTAssertEqual(welcome.welcome.heartbeatIntervalMs, 200)
         let job = welcome.jobID
-        var ready = Uqcit_V1_Ready(); ready.credits = 1
+        var ready = Uqcit_V2_Ready(); ready.credits = 1
         try send(job, .ready(ready))
         let first = try next().taskAssignment
         XCTAssertEqual(first.attempt, 1)
-        var failed = Uqcit_V1_TaskFailed(); failed.taskID = first.taskID; failed.attempt = 1; failed.reason = "disk hiccup"; failed.retryable = true
+        var failed = Uqcit_V2_TaskFailed(); failed.taskID = first.taskID; failed.attempt = 1; failed.reason = "disk hiccup"; failed.retryable = true
         try send(job, .taskFailed(failed))
         try send(job, .taskFailed(failed))        // a duplicate: no lease matches it any more
         try send(job, .ready(ready))
         let second = try next().taskAssignment
         XCTAssertEqual(second.taskID, first.taskID, "a failed task goes to the front of the queue")
         XCTAssertEqual(second.attempt, 2)
-        var leave = Uqcit_V1_Shutdown(); leave.reason = "test over"
+        var leave = Uqcit_V2_Shutdown(); leave.reason = "test over"
         try send(job, .shutdown(leave))             // leaving requeues the lease for attempt 3
 
         let worker = try Child("worker", ["join", endpoint, "--threads", "2", "--name", "real"])

@@ -33,7 +33,7 @@ final class StalledWorkerTests: XCTestCase {
             try? stalled.drain()
             return !coordinator.process.isRunning || Cluster.journal(out).contains { if case .done(held.taskID, _, _, _) = $0 { return true } else { return false } }
         }
-        try stalled.result(for: held, json: #"{"taskId":"\#(held.taskID)","outputs":[],"seconds":1}"#)
+        try stalled.result(for: held, .with { $0.seconds = 1 })
         _ = Cluster.eventually(within: 120) { try? stalled.heartbeat(); try? stalled.drain(); return !coordinator.process.isRunning }
         XCTAssertEqual(coordinator.exitStatus(within: 10), 0, coordinator.stderr)
         XCTAssertEqual(worker.exitStatus(within: 10), 0, worker.stderr)

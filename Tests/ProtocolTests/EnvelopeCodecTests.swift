@@ -7,7 +7,7 @@ final class EnvelopeCodecTests: XCTestCase {
         let bodies = Self.sampleBodies()
         XCTAssertEqual(Set(bodies.map(Self.kindName)).count, 11, "one sample per body kind")
         for body in bodies {
-            let envelope = Uqcit_V1_Envelope(jobID: "job-42", body: body)
+            let envelope = Uqcit_V2_Envelope(jobID: "job-42", body: body)
             let decoded = try EnvelopeCodec.decode(try EnvelopeCodec.encode(envelope))
             XCTAssertEqual(decoded, envelope, Self.kindName(body))
             XCTAssertEqual(decoded.protocolVersion, WireProtocol.version)
@@ -24,7 +24,7 @@ final class EnvelopeCodecTests: XCTestCase {
     }
 
     func testTruncatedEnvelopeIsMalformed() throws {
-        let envelope = Uqcit_V1_Envelope(jobID: "job", body: .reject(.with { $0.reason = "too old" }))
+        let envelope = Uqcit_V2_Envelope(jobID: "job", body: .reject(.with { $0.reason = "too old" }))
         let encoded = try EnvelopeCodec.encode(envelope)
         assertDecodeFails(Array(encoded.dropLast(3))) { error in
             guard case .malformed = error else { return XCTFail("got \(error)") }
@@ -32,17 +32,17 @@ final class EnvelopeCodecTests: XCTestCase {
     }
 
     func testOtherVersionIsRefusedNamingBoth() throws {
-        var envelope = Uqcit_V1_Envelope(jobID: "job", body: .heartbeat(.with { $0.sentUnixMs = 1 }))
-        envelope.protocolVersion = 2
+        var envelope = Uqcit_V2_Envelope(jobID: "job", body: .heartbeat(.with { $0.sentUnixMs = 1 }))
+        envelope.protocolVersion = 1
         assertDecodeFails(try EnvelopeCodec.encode(envelope)) { error in
-            XCTAssertEqual(error, .versionMismatch(got: 2, expected: 1))
+            XCTAssertEqual(error, .versionMismatch(got: 1, expected: 2))
             XCTAssertTrue(error.description.contains("version 2"), error.description)
             XCTAssertTrue(error.description.contains("version 1"), error.description)
         }
     }
 
     func testEnvelopeWithoutBodyIsRefused() throws {
-        var envelope = Uqcit_V1_Envelope()
+        var envelope = Uqcit_V2_Envelope()
         envelope.protocolVersion = WireProtocol.version
         assertDecodeFails(try EnvelopeCodec.encode(envelope)) { XCTAssertEqual($0, .emptyBody) }
     }
@@ -58,7 +58,7 @@ final class EnvelopeCodecTests: XCTestCase {
         }
     }
 
-    private static func kindName(_ body: Uqcit_V1_Envelope.OneOf_Body) -> String {
+    private static func kindName(_ body: Uqcit_V2_Envelope.OneOf_Body) -> String {
         switch body {
         case .hello: return "hello"
         case .welcome: return "welcome"
@@ -74,7 +74,7 @@ final class EnvelopeCodecTests: XCTestCase {
         }
     }
 
-    private static func sampleBodies() -> [Uqcit_V1_Envelope.OneOf_Body] {
+    private static func sampleBodies() -> [Uqcit_V2_Envelope.OneOf_Body] {
         [
             .hello(.with {
                 $0.workerName = "node-3"
@@ -95,30 +95,37 @@ final class EnvelopeCodecTests: XCTestCase {
             .ready(.with { $0.credits = 2 }),
             .heartbeat(.with { $0.sentUnixMs = 1_700_000_000_000 }),
             .taskAssignment(.with {
-                $0.taskID = "quantize/layer.0.weight/tile-3"
+                $0.taskID = "Q3.1"
                 $0.attempt = 2
-                $0.kind = .quantize
-                $0.sources = [.with {
-                    $0.file = "model-00001.safetensors"
-                    $0.tensor = "layer.0.weight"
-                    $0.offset = 4096
-                    $0.length = 8 << 20
-                    $0.dtype = "BF16"
-                    $0.shape = [2048, 2048]
-                }]
-                $0.parameters = Data(#"{"bits":4}"#.utf8)
+                $0.tensorIndex = 3
+                $0.quantize = .with {
+                    $0.tensor = .with {
+                        $0.file = "model-00001.safetensors"
+                        $0.name = "layer.0.weight"
+                        $0.begin = 4096
+                        $0.end = 4096 + 8 << 20
+                        $0.dtype = "BF16"
+                        $0.shape = [2048, 2048]
+                    }
+                    $0.policy = .with { $0.pattern = "10-90"; $0.high = .int8; $0.low = .int4; $0.highFraction = 0.1; $0.ggmlType = 12 }
+                    $0.granularity = .channel
+                    $0.analysis = .with { $0.rotation = .with { $0.kind = "gi-block-hadamard"; $0.block = 2048; $0.seed = 7; $0.size = 2048 } }
+                    $0.tile = 1
+                    $0.rowStart = 512
+                    $0.rowCount = 512
+                }
             }),
             .taskResult(.with {
-                $0.taskID = "analyze/layer.0.weight"
+                $0.taskID = "C0"
                 $0.attempt = 1
                 $0.outputs = [.with {
-                    $0.name = "layer.0.weight.tile-3"
+                    $0.name = "t0/lowrank.st"
                     $0.size = 123_456
                     $0.sha256 = Data(repeating: 0xAB, count: 32)
                     $0.streamed = true
                 }]
-                $0.metrics = Data(#"{"seconds":1.5}"#.utf8)
-                $0.result = Data(#"{"rank":8}"#.utf8)
+                $0.seconds = 1.5
+                $0.compensation = .with { $0.rank = 8; $0.errorSumSquaresAfter = 0.25 }
             }),
             .taskFailed(.with {
                 $0.taskID = "compensate/layer.1"

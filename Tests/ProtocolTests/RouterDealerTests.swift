@@ -76,7 +76,7 @@ final class RouterDealerTests: XCTestCase {
         data.withUnsafeMutableBytes { buffer in
             for index in stride(from: 0, to: buffer.count, by: 4093) { buffer[index] = UInt8(truncatingIfNeeded: index / 4093) }
         }
-        let chunk = Uqcit_V1_Envelope(jobID: "job", body: .chunk(.with {
+        let chunk = Uqcit_V2_Envelope(jobID: "job", body: .chunk(.with {
             $0.taskID = "quantize/t"
             $0.attempt = 1
             $0.fileName = "t.tile-0"

@@ -4,6 +4,10 @@ public struct CandidateMeasurement: Codable, Sendable, Equatable {
     public var policy: LevelPolicy
     public var bytes: Int
     public var relativeError: Double
+
+    public init(policy: LevelPolicy, bytes: Int, relativeError: Double) {
+        self.policy = policy; self.bytes = bytes; self.relativeError = relativeError
+    }
 }
 
 public struct MeasureSpec: Codable, Sendable, Equatable {

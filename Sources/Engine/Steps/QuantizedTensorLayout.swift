@@ -36,6 +36,16 @@ public struct QuantizedTensorLayout: Codable, Sendable, Equatable {
 
     public var halfIsBF16: Bool { sourceDType == .bf16 }
 
+    /// A layout as stored or sent (the wire's QuantizedTensorLayout); `init(spec:)` derives one.
+    public init(name: String, rows: Int, columns: Int, sourceDType: DType, granularity: Granularity, rotation: RotationDescriptor,
+                highColumns: [Int], high: PartLayout?, low: PartLayout, sparseFormat: QuantFormat?, compensationRank: Int,
+                ggml: GGMLType?, ggmlCodes: GGMLCodeChoice?) {
+        self.name = name; self.rows = rows; self.columns = columns; self.sourceDType = sourceDType
+        self.granularity = granularity; self.rotation = rotation; self.highColumns = highColumns
+        self.high = high; self.low = low; self.sparseFormat = sparseFormat; self.compensationRank = compensationRank
+        self.ggml = ggml; self.ggmlCodes = ggmlCodes
+    }
+
     public init(spec: QuantizeSpec) {
         let t = spec.tensor.entry
         let p = spec.policy

@@ -1,5 +1,6 @@
 /// The unit of work a coordinator hands to a worker. Specs are plain values, so the same task runs in-process
-/// or on another machine (its JSON travels in the protocol's TaskAssignment.parameters).
+/// or on another machine (as the typed TaskAssignment of proto/uqcit/v2/messages.proto, converted in Pipeline's
+/// WireConversion*.swift).
 public enum TaskKind: String, Codable, Sendable {
     case measure, analyze, quantize, compensate
 }

@@ -138,7 +138,7 @@ final class BrokerLoop {
             _ = send(id, Messages.reject(wire.jobID, "one envelope per message expected"))
             return
         }
-        let envelope: Uqcit_V1_Envelope
+        let envelope: Uqcit_V2_Envelope
         do { envelope = try EnvelopeCodec.decode(frames[1]) } catch {
             complain(id, "\(label(id)): \(error); ignored")
             _ = send(id, Messages.reject(wire.jobID, error.description))
@@ -179,7 +179,7 @@ final class BrokerLoop {
         }
     }
 
-    private func welcome(_ id: [UInt8], _ hello: Uqcit_V1_Hello) throws {
+    private func welcome(_ id: [UInt8], _ hello: Uqcit_V2_Hello) throws {
         if workers[id] != nil {
             log("\(label(id)) said Hello again; its session restarts")
             try drop(id, reason: nil)
@@ -202,7 +202,7 @@ final class BrokerLoop {
             _ = send(id, Messages.reject(wire.jobID, "a worker needs at least one thread"))
             return
         }
-        var w = Uqcit_V1_Welcome()
+        var w = Uqcit_V2_Welcome()
         w.coordinatorName = wire.coordinatorName
         w.heartbeatIntervalMs = UInt32(heartbeat.intervalMs)
         w.heartbeatLiveness = UInt32(heartbeat.liveness)
@@ -243,16 +243,14 @@ final class BrokerLoop {
         return true
     }
 
-    private func complete(_ id: [UInt8], _ r: Uqcit_V1_TaskResult) throws {
+    private func complete(_ id: [UInt8], _ r: Uqcit_V2_TaskResult) throws {
         guard takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result") else { return }
         guard let task = scheduler.runningTask(r.taskID) else { return }
         // Nothing a worker says is journaled or applied before it is checked against the leased task, and its
         // files against the staging folder (streamed ones crossed the network; shared ones a worker wrote).
         let outcome: TaskOutcome
         do {
-            do { outcome = try JSONDecoder().decode(TaskOutcome.self, from: r.result) } catch {
-                throw InvalidResult("unreadable result JSON: \(error)")
-            }
+            outcome = try TaskOutcome(wire: r)
             try ResultValidator.check(outcome, against: task)
             let started = Date()
             digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
@@ -283,7 +281,7 @@ final class BrokerLoop {
         workers[id] = w
     }
 
-    private func failed(_ id: [UInt8], _ f: Uqcit_V1_TaskFailed) throws {
+    private func failed(_ id: [UInt8], _ f: Uqcit_V2_TaskFailed) throws {
         guard takeLease(id, task: f.taskID, attempt: f.attempt, kind: "failure") else { return }
         log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(LogText.escaped(f.reason))")
         try scheduler.fail(f.taskID, reason: LogText.escaped(f.reason) + " (on worker \(workers[id]!.name))", retryable: f.retryable)
@@ -303,7 +301,7 @@ final class BrokerLoop {
                                                           path: wire.stagingDir + "/" + name, removeAfter: false))
                     }
                 }
-                workers[id]!.outbox.enqueue(.message(try Messages.assignment(wire.jobID, task, attempt: attempt)))
+                workers[id]!.outbox.enqueue(.message(Messages.assignment(wire.jobID, task, attempt: attempt)))
                 try journal?.append(.lease(task: task.id, attempt: attempt, worker: w.name))
                 try pump(id)
             }
@@ -316,8 +314,8 @@ final class BrokerLoop {
     }
 
     /// A piece of a task's output (stream mode); acknowledged whatever happens, so the worker's window moves on.
-    private func receiveChunk(_ id: [UInt8], _ c: Uqcit_V1_Chunk) {
-        var ack = Uqcit_V1_ChunkAck()
+    private func receiveChunk(_ id: [UInt8], _ c: Uqcit_V2_Chunk) {
+        var ack = Uqcit_V2_ChunkAck()
         ack.taskID = c.taskID; ack.credits = 1
         defer { _ = send(id, Messages.envelope(wire.jobID, .chunkAck(ack))) }
         guard leases.holds(c.taskID, worker: id, attempt: Int(c.attempt)) else {

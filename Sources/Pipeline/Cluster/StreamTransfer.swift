@@ -48,7 +48,7 @@ struct StreamOutbox {
                 let size = Int((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
                 try handle.seek(toOffset: UInt64(offset))
                 let data = try handle.read(upToCount: WireProtocol.maxChunkDataBytes) ?? Data()
-                var c = Uqcit_V1_Chunk()
+                var c = Uqcit_V2_Chunk()
                 c.taskID = taskID; c.attempt = attempt; c.fileName = name; c.offset = UInt64(offset); c.data = data
                 c.last = offset + data.count >= size
                 guard send(Messages.envelope(jobID, .chunk(c))) else { return }
@@ -79,7 +79,7 @@ struct StreamInbox {
     }
 
     /// Stores one piece; throws with a reason when the piece is out of order or names a bad path.
-    mutating func receive(_ c: Uqcit_V1_Chunk) throws {
+    mutating func receive(_ c: Uqcit_V2_Chunk) throws {
         guard Self.isSafe(c.fileName) else { throw JobError.invalid("chunk names an unsafe path '\(c.fileName)'") }
         let path = root + "/" + c.fileName
         if c.offset == 0 {

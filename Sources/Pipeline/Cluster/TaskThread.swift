@@ -37,16 +37,16 @@ final class TaskThread: @unchecked Sendable {
         }
     }
 
-    private static func run(_ a: Uqcit_V1_TaskAssignment, jobID: String, executor: StepExecutor?, delayMs: Int) -> [UInt8] {
+    private static func run(_ a: Uqcit_V2_TaskAssignment, jobID: String, executor: StepExecutor?, delayMs: Int) -> [UInt8] {
         guard let executor else {
             return Messages.failed(jobID, taskID: a.taskID, attempt: a.attempt, reason: "worker has no source open", retryable: true)
         }
         do {
-            let task = try JSONDecoder().decode(TaskSpec.self, from: a.parameters)
+            let task = try TaskSpec(wire: a)
             // Tests only: make tasks slow enough that a process can be killed in the middle of one.
             if delayMs > 0 { Thread.sleep(forTimeInterval: Double(delayMs) / 1000) }
             let outcome = try executor.execute(task)
-            return try Messages.result(jobID, outcome, attempt: a.attempt)
+            return Messages.result(jobID, outcome, attempt: a.attempt)
         } catch {
             return Messages.failed(jobID, taskID: a.taskID, attempt: a.attempt, reason: "\(error)", retryable: isRetryable(error))
         }

@@ -126,7 +126,7 @@ public final class WorkerAgent: @unchecked Sendable {
         defer { monitor?.close() }
         try dealer.connect(settings.endpoint)
 
-        var hello = Uqcit_V1_Hello()
+        var hello = Uqcit_V2_Hello()
         hello.workerName = settings.name
         hello.threads = UInt32(settings.threads)
         hello.memoryBytes = ProcessInfo.processInfo.physicalMemory
@@ -209,7 +209,7 @@ public final class WorkerAgent: @unchecked Sendable {
                 case .chunk(let c):
                     // Tiles a COMPENSATE task will read (stream mode), ahead of its assignment.
                     do { try inbox?.receive(c) } catch { log("worker \(settings.name): bad chunk from the coordinator: \(error)") }
-                    var ack = Uqcit_V1_ChunkAck(); ack.taskID = c.taskID; ack.credits = 1
+                    var ack = Uqcit_V2_ChunkAck(); ack.taskID = c.taskID; ack.credits = 1
                     send(Messages.envelope(jobID, .chunkAck(ack)))
                 case .chunkAck(let a):
                     outbox.grant(Int(a.credits))
@@ -260,7 +260,7 @@ public final class WorkerAgent: @unchecked Sendable {
 
     /// Opens the source the Welcome names (once per source) and points the task threads at it and at the staging
     /// folder: the coordinator's (shared mode) or this worker's own (stream mode). Returns the staging folder.
-    private func useSource(_ w: Uqcit_V1_Welcome, mode: StorageMode) throws -> String {
+    private func useSource(_ w: Uqcit_V2_Welcome, mode: StorageMode) throws -> String {
         let staging: String
         if mode == .stream {
             if localStaging == nil {

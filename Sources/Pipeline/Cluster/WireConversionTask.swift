@@ -1,0 +1,91 @@
+import Engine
+import UQCITProtocol
+
+/// TaskSpec <-> TaskAssignment: one typed message per task kind.
+extension Uqcit_V2_TaskAssignment {
+    init(_ t: TaskSpec, attempt: Int) {
+        self.init()
+        taskID = t.id
+        self.attempt = UInt32(attempt)
+        tensorIndex = UInt64(t.tensorIndex)
+        switch t.kind {
+        case .analyze:
+            let s = t.analyze!
+            task = .analyze(.with {
+                $0.tensor = .init(s.tensor); $0.policy = .init(s.policy); $0.granularity = .init(s.granularity)
+                $0.rotation = .init(s.rotation); $0.clusters = .init(s.clusters); $0.tileRows = UInt64(s.tileRows)
+            })
+        case .quantize:
+            let s = t.quantize!
+            task = .quantize(.with {
+                $0.tensor = .init(s.tensor); $0.policy = .init(s.policy); $0.granularity = .init(s.granularity)
+                $0.analysis = .init(s.analysis); $0.tile = UInt64(t.tile!)
+                $0.rowStart = UInt64(s.rowStart); $0.rowCount = UInt64(s.rowCount)
+            })
+        case .compensate:
+            let s = t.compensate!
+            task = .compensate(.with {
+                $0.tensor = .init(s.tensor); $0.rank = UInt64(s.rank); $0.tileRows = UInt64(s.tileRows); $0.layout = .init(s.layout)
+            })
+        case .measure:
+            let s = t.measure!
+            task = .measure(.with {
+                $0.tensor = .init(s.tensor); $0.candidates = s.candidates.map(Uqcit_V2_LevelPolicy.init)
+                $0.rotation = s.rotation; $0.sampleRows = UInt64(s.sampleRows)
+            })
+        }
+    }
+}
+
+extension TaskSpec {
+    init(wire a: Uqcit_V2_TaskAssignment) throws(WireFormatError) {
+        let id = try WireField.nonEmpty(a.taskID, "TaskAssignment.task_id")
+        let index = try WireField.int(a.tensorIndex, "TaskAssignment.tensor_index")
+        switch a.task {
+        case .analyze(let w):
+            let f = "TaskAssignment.analyze"
+            self = .analyzeTask(index, AnalyzeSpec(
+                tensor: try Self.tensor(w.hasTensor, w.tensor, f),
+                policy: try LevelPolicy(wire: WireField.required(w.hasPolicy, w.policy, f + ".policy"), field: f + ".policy"),
+                granularity: try Granularity(wire: w.granularity, field: f + ".granularity"),
+                rotation: try RotationSettings(wire: WireField.required(w.hasRotation, w.rotation, f + ".rotation"), field: f + ".rotation"),
+                clusters: try ClusterSettings(wire: WireField.required(w.hasClusters, w.clusters, f + ".clusters"), field: f + ".clusters"),
+                tileRows: try Self.positive(w.tileRows, f + ".tile_rows")))
+        case .quantize(let w):
+            let f = "TaskAssignment.quantize"
+            self = .quantizeTask(index, tile: try WireField.int(w.tile, f + ".tile"), QuantizeSpec(
+                tensor: try Self.tensor(w.hasTensor, w.tensor, f),
+                policy: try LevelPolicy(wire: WireField.required(w.hasPolicy, w.policy, f + ".policy"), field: f + ".policy"),
+                granularity: try Granularity(wire: w.granularity, field: f + ".granularity"),
+                analysis: try AnalysisResult(wire: WireField.required(w.hasAnalysis, w.analysis, f + ".analysis"), field: f + ".analysis"),
+                rowStart: try WireField.int(w.rowStart, f + ".row_start"),
+                rowCount: try Self.positive(w.rowCount, f + ".row_count")))
+        case .compensate(let w):
+            let f = "TaskAssignment.compensate"
+            self = .compensateTask(index, CompensateSpec(
+                tensor: try Self.tensor(w.hasTensor, w.tensor, f),
+                rank: try WireField.int(w.rank, f + ".rank"),
+                tileRows: try Self.positive(w.tileRows, f + ".tile_rows"),
+                layout: try QuantizedTensorLayout(wire: WireField.required(w.hasLayout, w.layout, f + ".layout"), field: f + ".layout")))
+        case .measure(let w):
+            let f = "TaskAssignment.measure"
+            guard !w.candidates.isEmpty else { throw WireFormatError(f + ".candidates", "missing") }
+            var candidates: [LevelPolicy] = []
+            for (k, c) in w.candidates.enumerated() { candidates.append(try LevelPolicy(wire: c, field: "\(f).candidates[\(k)]")) }
+            self = .measureTask(index, MeasureSpec(tensor: try Self.tensor(w.hasTensor, w.tensor, f), candidates: candidates,
+                                                   rotation: w.rotation, sampleRows: try WireField.int(w.sampleRows, f + ".sample_rows")))
+        case nil:
+            throw WireFormatError("TaskAssignment.task", "missing: one of analyze, quantize, compensate, measure is required")
+        }
+        self.id = id
+    }
+
+    private static func tensor(_ present: Bool, _ w: Uqcit_V2_TensorRef, _ task: String) throws(WireFormatError) -> CheckpointTensor {
+        try CheckpointTensor(wire: WireField.required(present, w, task + ".tensor"), field: task + ".tensor")
+    }
+
+    private static func positive(_ v: UInt64, _ field: String) throws(WireFormatError) -> Int {
+        guard v >= 1 else { throw WireFormatError(field, "0, must be at least 1") }
+        return try WireField.int(v, field)
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+import Engine
+@testable import Pipeline
+import UQCITProtocol
+
+/// Every task kind and result survives Swift -> protobuf bytes -> Swift unchanged, and malformed typed messages
+/// are refused with an error naming the field.
+final class WireConversionTests: XCTestCase {
+    let tensor = CheckpointTensor(shard: "model-00001-of-00002.safetensors",
+                                  entry: TensorEntry(name: "model.layers.0.mlp.down_proj.weight", dtype: .bf16, shape: [64, 128], begin: 1024, end: 1024 + 64 * 128 * 2))
+    var policy: LevelPolicy {
+        var p = LevelPolicy(pattern: "10-90", high: .int8, low: .int3, highFraction: 0.1, highGroupSize: 64, lowGroupSize: 32,
+                            compensationRank: 4, symmetricLow: true, allocation: "random")
+        p.ggmlCodes = .reference
+        return p
+    }
+    let analysis = AnalysisResult(rotation: RotationDescriptor(size: 128, seed: 0xDEAD_BEEF_CAFE),
+                                  invariants: RotationInvariants(maxAbsGGPlusI: 1e-7, maxRowNormRelError: 2e-7, topSingularValueRelError: 3e-7),
+                                  seedTrials: [SeedTrial(seed: 1, relativeError: 0.5), SeedTrial(seed: 2, relativeError: 0.25)],
+                                  unrotatedError: 0.75, highColumns: [3, 17, 90], elementThreshold: 0.125, clusters: [[1, 2], [5, 9, 11]],
+                                  promotedColumns: 1, plannedHighFraction: 0.1, realisedHighFraction: 0.1015625)
+
+    func tasks() -> [TaskSpec] {
+        let quantize = QuantizeSpec(tensor: tensor, policy: policy, granularity: .channel, analysis: analysis, rowStart: 32, rowCount: 16)
+        var layout = QuantizedTensorLayout(spec: quantize)
+        layout.sparseFormat = .int8
+        layout.ggml = .q4_K
+        return [
+            .analyzeTask(7, AnalyzeSpec(tensor: tensor, policy: policy, granularity: .element,
+                                        rotation: RotationSettings(enabled: true, seedCandidates: 8, sampleRows: 256),
+                                        clusters: ClusterSettings(enabled: true, threshold: 0.9, sampleRows: 128), tileRows: 16)),
+            .quantizeTask(7, tile: 2, quantize),
+            .compensateTask(7, CompensateSpec(tensor: tensor, rank: 4, tileRows: 16, layout: layout)),
+            .measureTask(7, MeasureSpec(tensor: tensor, candidates: [policy, .ggml(.q6_K, codes: .search), .ggml(.iq4_xs)], rotation: true, sampleRows: 64)),
+        ]
+    }
+
+    func outcomes() -> [TaskOutcome] {
+        let file = TaskOutputFile(name: StagingNames.tile(7, 2), size: 4321, sha256: Digest.hex([UInt8](repeating: 0x5A, count: 32)))
+        return [
+            TaskOutcome(taskId: "A7", analysis: analysis, outputs: [], seconds: 0.5),
+            TaskOutcome(taskId: "Q7.2", tile: TileResult(sourceSumSquares: 12.5, errorSumSquares: 0.125, maxAbsError: 0.03125, highElements: 48, elements: 2048),
+                        outputs: [file], seconds: 1.25),
+            TaskOutcome(taskId: "C7", compensation: CompensationResult(rank: 4, sourceSumSquares: 100, errorSumSquaresBefore: 2, errorSumSquaresAfter: 1),
+                        outputs: [TaskOutputFile(name: StagingNames.lowRank(7), size: 99, sha256: Digest.sha256Hex(Array("x".utf8)))], seconds: 2),
+            TaskOutcome(taskId: "M7", measurements: [CandidateMeasurement(policy: policy, bytes: 5000, relativeError: 0.01),
+                                                    CandidateMeasurement(policy: .ggml(.q2_K), bytes: 3000, relativeError: 0.1)],
+                        outputs: [], seconds: 0),
+            TaskOutcome(taskId: "M8", measurements: [], outputs: [], seconds: 0),
+        ]
+    }
+
+    func testEveryTaskKindRoundTripsThroughProtobufBytes() throws {
+        for task in tasks() {
+            let bytes = try Uqcit_V2_TaskAssignment(task, attempt: 3).serializedBytes() as [UInt8]
+            let read = try Uqcit_V2_TaskAssignment(serializedBytes: bytes)
+            XCTAssertEqual(read.attempt, 3)
+            XCTAssertEqual(try TaskSpec(wire: read), task, task.id)
+        }
+    }
+
+    func testEveryResultRoundTripsThroughProtobufBytes() throws {
+        for outcome in outcomes() {
+            let bytes = try Uqcit_V2_TaskResult(outcome, attempt: 2).serializedBytes() as [UInt8]
+            XCTAssertEqual(try TaskOutcome(wire: Uqcit_V2_TaskResult(serializedBytes: bytes)), outcome, outcome.taskId)
+        }
+    }
+
+    func testMalformedAssignmentsNameTheField() {
+        let quantize = Uqcit_V2_TaskAssignment(tasks()[1], attempt: 1)
+        assertRefused(quantize, "TaskAssignment.task") { $0.task = nil }
+        assertRefused(quantize, "TaskAssignment.task_id") { $0.taskID = "" }
+        assertRefused(quantize, "TaskAssignment.quantize.tensor") { $0.quantize.clearTensor() }
+        assertRefused(quantize, "TaskAssignment.quantize.analysis") { $0.quantize.clearAnalysis() }
+        assertRefused(quantize, "TaskAssignment.quantize.analysis.rotation") { $0.quantize.analysis.clearRotation() }
+        assertRefused(quantize, "TaskAssignment.quantize.tensor.dtype") { $0.quantize.tensor.dtype = "F12" }
+        assertRefused(quantize, "TaskAssignment.quantize.tensor.end") { $0.quantize.tensor.end = 0 }
+        assertRefused(quantize, "TaskAssignment.quantize.tensor.shape[1]") { $0.quantize.tensor.shape[1] = UInt64.max }
+        assertRefused(quantize, "TaskAssignment.quantize.granularity") { $0.quantize.granularity = .unspecified }
+        assertRefused(quantize, "TaskAssignment.quantize.granularity") { $0.quantize.granularity = .UNRECOGNIZED(9) }
+        assertRefused(quantize, "TaskAssignment.quantize.policy.low") { $0.quantize.policy.low = .UNRECOGNIZED(42) }
+        assertRefused(quantize, "TaskAssignment.quantize.policy.ggml_type") { $0.quantize.policy.ggmlType = 4 }
+        assertRefused(quantize, "TaskAssignment.quantize.policy.ggml_codes") { $0.quantize.policy.ggmlCodes = .UNRECOGNIZED(3) }
+        assertRefused(quantize, "TaskAssignment.quantize.policy.high_fraction") { $0.quantize.policy.highFraction = 1.5 }
+        assertRefused(quantize, "TaskAssignment.quantize.row_count") { $0.quantize.rowCount = 0 }
+        let compensate = Uqcit_V2_TaskAssignment(tasks()[2], attempt: 1)
+        assertRefused(compensate, "TaskAssignment.compensate.layout") { $0.compensate.clearLayout() }
+        assertRefused(compensate, "TaskAssignment.compensate.layout.low.format") { $0.compensate.layout.low.format = .unspecified }
+        assertRefused(compensate, "TaskAssignment.compensate.layout.sparse_format") { $0.compensate.layout.sparseFormat = .UNRECOGNIZED(77) }
+        let measure = Uqcit_V2_TaskAssignment(tasks()[3], attempt: 1)
+        assertRefused(measure, "TaskAssignment.measure.candidates") { $0.measure.candidates = [] }
+        assertRefused(measure, "TaskAssignment.measure.candidates[1].pattern") { $0.measure.candidates[1].pattern = "" }
+    }
+
+    func testMalformedResultsNameTheField() {
+        let tile = Uqcit_V2_TaskResult(outcomes()[1], attempt: 1)
+        assertRefused(tile, "TaskResult.result") { $0.result = nil }
+        assertRefused(tile, "TaskResult.outputs[0].sha256") { $0.outputs[0].sha256 = Data(repeating: 1, count: 31) }
+        assertRefused(tile, "TaskResult.outputs[0].name") { $0.outputs[0].name = "" }
+        assertRefused(tile, "TaskResult.tile.elements") { $0.tile.elements = UInt64.max }
+        let analysis = Uqcit_V2_TaskResult(outcomes()[0], attempt: 1)
+        assertRefused(analysis, "TaskResult.analysis.rotation") { $0.analysis.clearRotation() }
+        assertRefused(analysis, "TaskResult.analysis.clusters[1].columns[0]") { $0.analysis.clusters[1].columns[0] = UInt64(Int.max) + 1 }
+        let measure = Uqcit_V2_TaskResult(outcomes()[3], attempt: 1)
+        assertRefused(measure, "TaskResult.measurement.candidates[0].policy") { $0.measurement.candidates[0].clearPolicy() }
+    }
+
+    /// A result of another kind than the leased task decodes, and the validator refuses it for its kind.
+    func testResultOfAnotherKindIsRefused() throws {
+        let tileForAnalyze = try TaskOutcome(wire: Uqcit_V2_TaskResult(outcomes()[1], attempt: 1))
+        var analyze = tasks()[0]
+        analyze.id = tileForAnalyze.taskId
+        XCTAssertThrowsError(try ResultValidator.check(tileForAnalyze, against: analyze)) {
+            XCTAssertTrue("\($0)".contains("ANALYZE result without its analysis"), "\($0)")
+        }
+    }
+
+    private func assertRefused(_ valid: Uqcit_V2_TaskAssignment, _ field: String, line: UInt = #line, _ breakIt: (inout Uqcit_V2_TaskAssignment) -> Void) {
+        var m = valid
+        breakIt(&m)
+        XCTAssertThrowsError(try TaskSpec(wire: Uqcit_V2_TaskAssignment(serializedBytes: m.serializedBytes() as [UInt8])), line: line) {
+            XCTAssertEqual(($0 as? WireFormatError)?.field, field, "\($0)", line: line)
+        }
+    }
+
+    private func assertRefused(_ valid: Uqcit_V2_TaskResult, _ field: String, line: UInt = #line, _ breakIt: (inout Uqcit_V2_TaskResult) -> Void) {
+        var m = valid
+        breakIt(&m)
+        XCTAssertThrowsError(try TaskOutcome(wire: Uqcit_V2_TaskResult(serializedBytes: m.serializedBytes() as [UInt8])), line: line) {
+            XCTAssertEqual(($0 as? WireFormatError)?.field, field, "\($0)", line: line)
+        }
+    }
+}
