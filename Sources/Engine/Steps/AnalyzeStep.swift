@@ -7,7 +7,10 @@ public enum AnalyzeStep {
     public static func run(_ spec: AnalyzeSpec, source: TensorRowSource) throws -> AnalysisResult {
         let t = spec.tensor.entry
         let rows = t.rows, cols = t.columns
-        let sampleIndex = sampleRows(rows: rows, count: max(spec.rotation.sampleRows, spec.clusters.sampleRows))
+        // A tensor in one ggml type without rotation only reports its error here (QUANTIZE measures every row):
+        // a few rows are enough, and reading 256 cost a sixth of a GGUF job's CPU time.
+        let onlyMeasured = spec.policy.ggml != nil && !spec.rotation.enabled
+        let sampleIndex = sampleRows(rows: rows, count: onlyMeasured ? ggmlSampleRows : max(spec.rotation.sampleRows, spec.clusters.sampleRows))
         var sample = [Float](repeating: 0, count: sampleIndex.count * cols)
         for (k, r) in sampleIndex.enumerated() {
             let row = try source.readRows(spec.tensor, start: r, count: 1)
@@ -21,7 +24,7 @@ public enum AnalyzeStep {
             if let type = p.ggml { return ggmlRelativeError(x, cols: cols, type: type, reference: p.ggmlCodes == .reference) }
             return relativeError(x, rows: sampleIndex.count, part: lowPart)
         }
-        if p.ggml != nil, !spec.rotation.enabled {
+        if onlyMeasured {
             // One ggml type for the whole tensor leaves nothing to allocate: measure its error on the sample rows.
             return AnalysisResult(rotation: .identity(size: cols), seedTrials: [], unrotatedError: score(sample),
                                   highColumns: [], clusters: [], promotedColumns: 0, plannedHighFraction: 0, realisedHighFraction: 0)
@@ -100,6 +103,8 @@ public enum AnalyzeStep {
                               promotedColumns: promoted, plannedHighFraction: spec.policy.highFraction,
                               realisedHighFraction: realised)
     }
+
+    static let ggmlSampleRows = 32
 
     /// Evenly spaced row indices: deterministic, and spread over the whole tensor.
     static func sampleRows(rows: Int, count: Int) -> [Int] {
