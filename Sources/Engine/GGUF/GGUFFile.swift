@@ -152,17 +152,7 @@ public final class GGUFFile: @unchecked Sendable {
         let raw = try rawRows(t, start: start, count: count)
         let n = count * cols
         raw.withUnsafeBytes { raw in
-            // The float types are plain IEEE decoding; the block formats go through their codec.
-            switch t.type {
-            case .f32:
-                for i in 0..<n { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-            case .f16:
-                for i in 0..<n { out[i] = HalfPrecision.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
-            case .bf16:
-                for i in 0..<n { out[i] = HalfPrecision.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
-            default:
-                for r in 0..<count { t.type.dequantizeRow(raw.baseAddress! + r * t.rowBytes, columns: cols, into: out.baseAddress! + r * cols) }
-            }
+            for r in 0..<count { t.type.dequantizeRow(raw.baseAddress! + r * t.rowBytes, columns: cols, into: out.baseAddress! + r * cols) }
         }
         for i in 0..<n where !out[i].isFinite {
             throw .nonFinite(file: path, tensor: t.name, row: start + i / max(cols, 1), column: i % max(cols, 1))
