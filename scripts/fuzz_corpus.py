@@ -75,7 +75,7 @@ def envelope(body_field, body, version=1):
 
 
 TENSOR = {"shard": "model.safetensors", "entry": {"name": "w", "dtype": "F32", "shape": [4, 8], "begin": 0, "end": 128}}
-POLICY = {"pattern": "10-90", "high": "int8", "low": "int4", "highFraction": 0.1, "compensationRank": 0}
+POLICY = {"pattern": "10-90", "high": "int8", "low": "int4", "high_fraction": 0.1, "compensation_rank": 0}
 
 
 def envelope_seeds(out):
