@@ -89,11 +89,14 @@ let package = Package(
 )
 
 // The libFuzzer binary exists only for benchmarks/fuzz.sh, which sets UQCIT_FUZZ and builds it with
-// -sanitize=fuzzer,address in its own scratch path: the normal build never sees it (libFuzzer supplies main).
+// -sanitize=fuzzer,address in its own scratch path: the normal build never sees it (it links libFuzzer).
 if Context.environment["UQCIT_FUZZ"] != nil {
-    package.targets.append(.executableTarget(
-        name: "Fuzz",
-        dependencies: ["FuzzEntryPoints"],
-        path: "Fuzz",
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "Fuzz",
+            dependencies: ["CLibFuzzer", "FuzzEntryPoints"],
+            path: "Fuzz/Fuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+    ]
 }
