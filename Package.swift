@@ -67,16 +67,36 @@ let package = Package(
         .executableTarget(name: "worker", dependencies: ["Commands"], path: "Sources/Worker"),
         .executableTarget(name: "uqcit", dependencies: ["Commands"], path: "Sources/UQCIT"),
 
+        // The fuzz targets' entry points, shared by the libFuzzer binary (Fuzz/) and the corpus replay tests.
+        .target(
+            name: "FuzzEntryPoints",
+            dependencies: ["Engine", "Pipeline", "UQCITProtocol"],
+            path: "Sources/FuzzEntryPoints",
+            resources: [.copy("Resources/uqcit_metadata.json")]),
+
         // Paths to the checkout, the shared models and package comparisons, for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Commands", "Engine", "Validation", "UQCITProtocol"], path: "Tests/PipelineTests",
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Commands", "Engine", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
                     exclude: ["Fixtures"]),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
     ]
 )
+
+// The libFuzzer binary exists only for benchmarks/fuzz.sh, which sets UQCIT_FUZZ and builds it with
+// -sanitize=fuzzer,address in its own scratch path: the normal build never sees it (it links libFuzzer).
+if Context.environment["UQCIT_FUZZ"] != nil {
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "Fuzz",
+            dependencies: ["CLibFuzzer", "FuzzEntryPoints"],
+            path: "Fuzz/Fuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+    ]
+}

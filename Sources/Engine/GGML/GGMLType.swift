@@ -60,10 +60,12 @@ public enum GGMLType: String, Codable, Sendable, CaseIterable {
     public var isQuantized: Bool { blockElements > 1 }
     public var bitsPerWeight: Double { Double(blockBytes * 8) / Double(blockElements) }
 
-    /// Bytes of one row of `columns` weights; nil when `columns` is not a whole number of blocks.
+    /// Bytes of one row of `columns` weights; nil when `columns` is not a whole number of blocks or the byte
+    /// count overflows (a file's row length: wrapped, it passed the placement checks as a small or negative size).
     public func rowBytes(columns: Int) -> Int? {
         guard columns >= 0, columns % blockElements == 0 else { return nil }
-        return columns / blockElements * blockBytes
+        let (bytes, overflow) = (columns / blockElements).multipliedReportingOverflow(by: blockBytes)
+        return overflow ? nil : bytes
     }
 }
 

@@ -40,9 +40,10 @@ public struct GGUFTensorInfo: Sendable, Equatable {
             rows = m
         }
         guard !rows.multipliedReportingOverflow(by: dimensions[0]).overflow else { return "element count of \(dimensions) overflows" }
-        guard let rowBytes = type.rowBytes(columns: dimensions[0]) else {
+        guard dimensions[0] % type.blockElements == 0 else {
             return "row length \(dimensions[0]) is not a multiple of \(type.rawValue)'s \(type.blockElements)-element block"
         }
+        guard let rowBytes = type.rowBytes(columns: dimensions[0]) else { return "byte size of a row of \(dimensions[0]) overflows" }
         guard !rowBytes.multipliedReportingOverflow(by: rows).overflow else { return "byte size of \(dimensions) overflows" }
         return nil
     }

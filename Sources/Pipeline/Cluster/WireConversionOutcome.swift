@@ -39,7 +39,7 @@ extension Uqcit_V2_TaskResult {
 
 extension TaskOutcome {
     /// The outcome as the worker reported it; whether it fits the leased task is ResultValidator's question.
-    init(wire r: Uqcit_V2_TaskResult) throws(WireFormatError) {
+    public init(wire r: Uqcit_V2_TaskResult) throws(WireFormatError) {
         var outputs: [TaskOutputFile] = []
         for (k, f) in r.outputs.enumerated() {
             let field = "TaskResult.outputs[\(k)]"

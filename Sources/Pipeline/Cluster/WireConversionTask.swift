@@ -38,7 +38,7 @@ extension Uqcit_V2_TaskAssignment {
 }
 
 extension TaskSpec {
-    init(wire a: Uqcit_V2_TaskAssignment) throws(WireFormatError) {
+    public init(wire a: Uqcit_V2_TaskAssignment) throws(WireFormatError) {
         let id = try WireField.nonEmpty(a.taskID, "TaskAssignment.task_id")
         let index = try WireField.int(a.tensorIndex, "TaskAssignment.tensor_index")
         switch a.task {

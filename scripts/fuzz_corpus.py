@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpora: small valid and near-valid inputs for each target in FuzzTarget.
+
+Usage: scripts/fuzz_corpus.py OUT_DIR [PACKAGE_WEIGHTS]
+  OUT_DIR/<target>/ receives the seeds (Tests/FuzzCorpus is the committed copy CI replays).
+  PACKAGE_WEIGHTS: a real package's layers/<folder>/weights.quant, cut down to a few rows for the package seeds;
+  without it the package seeds are only the hand-made headers.
+"""
+import json
+import os
+import struct
+import sys
+import zlib
+
+import gguf
+import numpy as np
+
+
+def write(out, target, name, data):
+    os.makedirs(os.path.join(out, target), exist_ok=True)
+    with open(os.path.join(out, target, name), "wb") as f:
+        f.write(data)
+
+
+def safetensors_bytes(tensors, metadata=None):
+    """tensors: name -> (dtype, shape, raw bytes)."""
+    header, data = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def safetensors_seeds(out):
+    f32 = np.arange(8, dtype=np.float32).tobytes()
+    f16 = np.arange(6, dtype=np.float16).tobytes()
+    valid = safetensors_bytes({"a": ("F32", [2, 4], f32), "b": ("F16", [3, 2], f16), "c": ("BF16", [2], b"\x80\x3f\x00\x40")},
+                              {"format": "pt"})
+    write(out, "safetensors", "valid", valid)
+    write(out, "safetensors", "empty-header", safetensors_bytes({}))
+    write(out, "safetensors", "truncated-data", valid[:-5])
+    write(out, "safetensors", "short-length", valid[:6])
+    write(out, "safetensors", "length-past-end", struct.pack("<Q", 1 << 40) + valid[8:])
+    nan = safetensors_bytes({"n": ("F32", [1, 2], struct.pack("<ff", float("nan"), 1.0))})
+    write(out, "safetensors", "non-finite", nan)
+    h = b'{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,16]}}'
+    write(out, "safetensors", "overflowing-shape", struct.pack("<Q", len(h)) + h + bytes(16))
+    h = b'{"x":{"dtype":"I32","shape":[2],"data_offsets":[8,0]}}'
+    write(out, "safetensors", "reversed-offsets", struct.pack("<Q", len(h)) + h + bytes(8))
+
+
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def field(number, payload):
+    """A length-delimited protobuf field."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def uint_field(number, value):
+    return varint(number << 3) + varint(value)
+
+
+def envelope(body_field, body, version=1):
+    return uint_field(1, version) + field(2, b"job") + field(body_field, body)
+
+
+TENSOR = {"shard": "model.safetensors", "entry": {"name": "w", "dtype": "F32", "shape": [4, 8], "begin": 0, "end": 128}}
+POLICY = {"pattern": "10-90", "high": "int8", "low": "int4", "high_fraction": 0.1, "compensation_rank": 0}
+
+
+def envelope_seeds(out):
+    task = {"id": "M0", "kind": "measure", "tensorIndex": 0,
+            "measure": {"tensor": TENSOR, "candidates": [POLICY], "rotation": False, "sampleRows": 4}}
+    outcome = {"taskId": "M0", "measurements": [{"policy": POLICY, "bytes": 64, "relativeError": 0.01}], "outputs": [], "seconds": 0.5}
+    lease = envelope(15, field(1, b"M0") + uint_field(2, 1) + uint_field(3, 4) + field(5, json.dumps(task).encode()))
+
+    def pair(name, result_json, lease_bytes=lease):
+        result = envelope(16, field(1, b"M0") + uint_field(2, 1) + field(4, b'{"seconds":0.5}') + field(5, result_json))
+        write(out, "envelope", name, struct.pack("<I", len(lease_bytes)) + lease_bytes + result)
+
+    pair("measure-valid", json.dumps(outcome).encode())
+    pair("measure-wrong-count", json.dumps(dict(outcome, measurements=[])).encode())
+    pair("measure-negative-bytes", json.dumps(dict(outcome, measurements=[{"policy": POLICY, "bytes": -1, "relativeError": 0.01}])).encode())
+    pair("measure-with-output", json.dumps(dict(outcome, outputs=[{"name": "../x", "size": 1, "sha256": "00"}])).encode())
+    pair("result-not-json", b"\xff\x00")
+    pair("version-2", json.dumps(outcome).encode(), envelope(15, field(5, json.dumps(task).encode()), version=2))
+    write(out, "envelope", "heartbeat-only", struct.pack("<I", 5) + envelope(14, uint_field(1, 7))[:5])
+    write(out, "envelope", "empty", b"")
+
+
+def journal_frame(record):
+    payload = json.dumps(record).encode()
+    return struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
+
+
+def journal_seeds(out):
+    outcome = {"taskId": "M0", "measurements": [{"policy": POLICY, "bytes": 64, "relativeError": 0.01}], "outputs": [], "seconds": 0.5}
+    records = [
+        {"plan": {"sourceFingerprint": "abc", "profileHash": "def", "tasks": 3}},
+        {"worker": {"name": "w1", "peer": "tcp://127.0.0.1:1", "threads": 2}},
+        {"lease": {"task": "M0", "attempt": 1, "worker": "w1"}},
+        {"done": {"task": "M0", "attempt": 1, "worker": "w1", "outcome": outcome}},
+        {"folder": {"name": "layer_000", "files": [{"name": "layers/layer_000/weights.quant", "size": 10, "sha256": "0" * 64}], "reports": []}},
+        {"resume": {"skippedTasks": 1, "skippedFolders": 0}},
+        {"final": {}},
+    ]
+    whole = b"".join(journal_frame(r) for r in records)
+    write(out, "journal", "records", whole)
+    write(out, "journal", "torn-tail", whole[:-7])
+    corrupt = bytearray(whole)
+    corrupt[12] ^= 0xFF
+    write(out, "journal", "corrupt-first", bytes(corrupt))
+    write(out, "journal", "huge-length", struct.pack("<II", 0xFFFFFFFF, 0) + whole)
+    for i, r in enumerate(records):
+        write(out, "journal", f"payload-{i}", json.dumps(r).encode())
+
+
+def package_seeds(out, weights):
+    if weights:
+        raw = open(weights, "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        header = json.loads(raw[8:8 + n])
+        data = raw[8 + n:]
+        meta = json.loads(header["__metadata__"]["uqcit"])
+        rows = 4
+        arrays = {}
+        for name, e in header.items():
+            if name == "__metadata__":
+                continue
+            b, end = e["data_offsets"]
+            chunk = data[b:end]
+            shape = e["shape"]
+            if not name.endswith("#columns") and len(shape) >= 1 and shape[0] > rows:
+                chunk = chunk[:len(chunk) // shape[0] * rows]
+                shape = [rows] + shape[1:]
+            arrays[name] = (e["dtype"], shape, chunk)
+        for t in meta["tensors"]:
+            t["shape"][0] = rows
+            if t.get("layout"):
+                t["layout"]["rows"] = rows
+        order = sorted(arrays, key=lambda k: header[k]["data_offsets"][0])
+        tensors = {k: arrays[k] for k in order}
+        valid = safetensors_bytes(tensors, {"uqcit": json.dumps(meta)})
+        write(out, "package", "channel-valid", valid)
+        write(out, "package", "channel-truncated", valid[:-40])
+        short = dict(tensors)
+        first = order[0]
+        short[first] = (short[first][0], short[first][1], short[first][2][:-short[first][1][-1]])
+        write(out, "package", "channel-short-codes", safetensors_bytes(short, {"uqcit": json.dumps(meta)}))
+    write(out, "package", "no-uqcit-metadata", safetensors_bytes({"a": ("F32", [1], b"\0\0\0\0")}))
+    write(out, "package", "wrong-format", safetensors_bytes({}, {"uqcit": json.dumps({"format": "other", "tensors": []})}))
+
+
+def gguf_seeds(out):
+    def build(name, llama):
+        path = os.path.join(out, "gguf", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        w = gguf.GGUFWriter(path, "llama")
+        if llama:
+            w.add_block_count(1)
+            w.add_context_length(16)
+            w.add_embedding_length(8)
+            w.add_feed_forward_length(16)
+            w.add_head_count(2)
+            w.add_head_count_kv(1)
+            w.add_tokenizer_model("gpt2")
+            w.add_token_list(["a", "b", "ab", "<s>"])
+            w.add_token_types([1, 1, 1, 3])
+            w.add_token_merges(["a b"])
+            w.add_bos_token_id(3)
+        rng = np.random.default_rng(0)
+        w.add_tensor("token_embd.weight", rng.standard_normal((4, 8)).astype(np.float32))
+        w.add_tensor("blk.0.attn_q.weight", rng.standard_normal((8, 8)).astype(np.float16))
+        w.add_tensor("output_norm.weight", np.ones(8, dtype=np.float32))
+        q8 = gguf.quants.quantize(rng.standard_normal((2, 32)).astype(np.float32), gguf.GGMLQuantizationType.Q8_0)
+        w.add_tensor("blk.0.ffn_down.weight", q8, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        return open(path, "rb").read()
+
+    llama = build("llama-valid", True)
+    build("tensors-only", False)
+    write(out, "gguf", "truncated-header", llama[:200])
+    write(out, "gguf", "truncated-data", llama[:-16])
+    bad = bytearray(llama)
+    bad[8:16] = struct.pack("<Q", 1 << 60)  # tensor count
+    write(out, "gguf", "huge-tensor-count", bytes(bad))
+    bad = bytearray(llama)
+    bad[16:24] = struct.pack("<Q", 1 << 60)  # metadata count
+    write(out, "gguf", "huge-kv-count", bytes(bad))
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    safetensors_seeds(out)
+    envelope_seeds(out)
+    journal_seeds(out)
+    package_seeds(out, sys.argv[2] if len(sys.argv) > 2 else None)
+    gguf_seeds(out)
