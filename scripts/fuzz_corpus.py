@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed corpora: small valid and near-valid inputs for each target in FuzzTarget.
 
-Usage: scripts/fuzz_corpus.py OUT_DIR [PACKAGE_WEIGHTS]
+Usage: scripts/fuzz_corpus.py OUT_DIR [PACKAGE_WEIGHTS | --only-envelope]
   OUT_DIR/<target>/ receives the seeds (Tests/FuzzCorpus is the committed copy CI replays).
   PACKAGE_WEIGHTS: a real package's layers/<folder>/weights.quant, cut down to a few rows for the package seeds;
   without it the package seeds are only the hand-made headers.
@@ -9,12 +9,16 @@ Usage: scripts/fuzz_corpus.py OUT_DIR [PACKAGE_WEIGHTS]
 import json
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 
 import gguf
 import numpy as np
 
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def write(out, target, name, data):
     os.makedirs(os.path.join(out, target), exist_ok=True)
@@ -70,32 +74,50 @@ def uint_field(number, value):
     return varint(number << 3) + varint(value)
 
 
-def envelope(body_field, body, version=1):
-    return uint_field(1, version) + field(2, b"job") + field(body_field, body)
-
-
-TENSOR = {"shard": "model.safetensors", "entry": {"name": "w", "dtype": "F32", "shape": [4, 8], "begin": 0, "end": 128}}
-POLICY = {"pattern": "10-90", "high": "int8", "low": "int4", "high_fraction": 0.1, "compensation_rank": 0}
+def wire_module():
+    """The v2 wire contract as Python classes, generated from proto/ by the system protoc (pip install protobuf)."""
+    gen = tempfile.mkdtemp()
+    subprocess.run(["protoc", f"--python_out={gen}", "--proto_path", os.path.join(ROOT, "proto"), "uqcit/v2/messages.proto"], check=True)
+    sys.path.insert(0, gen)
+    from uqcit.v2 import messages_pb2
+    return messages_pb2
 
 
 def envelope_seeds(out):
-    task = {"id": "M0", "kind": "measure", "tensorIndex": 0,
-            "measure": {"tensor": TENSOR, "candidates": [POLICY], "rotation": False, "sampleRows": 4}}
-    outcome = {"taskId": "M0", "measurements": [{"policy": POLICY, "bytes": 64, "relativeError": 0.01}], "outputs": [], "seconds": 0.5}
-    lease = envelope(15, field(1, b"M0") + uint_field(2, 1) + uint_field(3, 4) + field(5, json.dumps(task).encode()))
+    pb = wire_module()
 
-    def pair(name, result_json, lease_bytes=lease):
-        result = envelope(16, field(1, b"M0") + uint_field(2, 1) + field(4, b'{"seconds":0.5}') + field(5, result_json))
-        write(out, "envelope", name, struct.pack("<I", len(lease_bytes)) + lease_bytes + result)
+    def envelope(version=2, **body):
+        e = pb.Envelope(protocol_version=version, job_id="job", **body)
+        return e.SerializeToString()
 
-    pair("measure-valid", json.dumps(outcome).encode())
-    pair("measure-wrong-count", json.dumps(dict(outcome, measurements=[])).encode())
-    pair("measure-negative-bytes", json.dumps(dict(outcome, measurements=[{"policy": POLICY, "bytes": -1, "relativeError": 0.01}])).encode())
-    pair("measure-with-output", json.dumps(dict(outcome, outputs=[{"name": "../x", "size": 1, "sha256": "00"}])).encode())
-    pair("result-not-json", b"\xff\x00")
-    pair("version-2", json.dumps(outcome).encode(), envelope(15, field(5, json.dumps(task).encode()), version=2))
-    write(out, "envelope", "heartbeat-only", struct.pack("<I", 5) + envelope(14, uint_field(1, 7))[:5])
+    tensor = pb.TensorRef(file="model.safetensors", name="w", begin=0, end=128, dtype="F32", shape=[4, 8])
+    policy = pb.LevelPolicy(pattern="10-90", high=pb.QUANT_FORMAT_INT8, low=pb.QUANT_FORMAT_INT4, high_fraction=0.1)
+    task = pb.TaskAssignment(task_id="M0", attempt=1, tensor_index=0,
+                             measure=pb.MeasureTask(tensor=tensor, candidates=[policy], rotation=False, sample_rows=4))
+    lease = envelope(task_assignment=task)
+
+    def pair(name, result, lease_bytes=lease):
+        write(out, "envelope", name, struct.pack("<I", len(lease_bytes)) + lease_bytes + envelope(task_result=result))
+
+    def result(candidates, outputs=()):
+        return pb.TaskResult(task_id="M0", attempt=1, seconds=0.5, outputs=list(outputs),
+                             measurement=pb.MeasureResult(candidates=candidates))
+
+    valid = [pb.CandidateMeasurement(policy=policy, bytes=64, relative_error=0.01)]
+    pair("measure-valid", result(valid))
+    pair("measure-wrong-count", result([]))
+    pair("measure-nan-error", result([pb.CandidateMeasurement(policy=policy, bytes=64, relative_error=float("nan"))]))
+    pair("measure-with-output", result(valid, [pb.OutputFile(name="../x", size=1, sha256=bytes(32))]))
+    pair("result-without-part", pb.TaskResult(task_id="M0", attempt=1, seconds=0.5))
+    pair("other-task", pb.TaskResult(task_id="A9", attempt=1, measurement=pb.MeasureResult(candidates=valid)))
+    pair("version-1", result(valid), envelope(version=1, task_assignment=task))
+    write(out, "envelope", "heartbeat-only", struct.pack("<I", 5) + envelope(heartbeat=pb.Heartbeat())[:5])
     write(out, "envelope", "empty", b"")
+
+
+# Journal records are the coordinator's own JSON (local state, not the wire).
+TENSOR = {"shard": "model.safetensors", "entry": {"name": "w", "dtype": "F32", "shape": [4, 8], "begin": 0, "end": 128}}
+POLICY = {"pattern": "10-90", "high": "int8", "low": "int4", "high_fraction": 0.1, "compensation_rank": 0}
 
 
 def journal_frame(record):
@@ -204,6 +226,9 @@ def gguf_seeds(out):
 
 if __name__ == "__main__":
     out = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "--only-envelope":   # the wire seeds alone, after a protocol change
+        envelope_seeds(out)
+        sys.exit(0)
     safetensors_seeds(out)
     envelope_seeds(out)
     journal_seeds(out)
