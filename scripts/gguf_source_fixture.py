@@ -6,7 +6,7 @@ Files (Tests/EngineTests/Fixtures/gguf/):
   them, under their Hugging Face names, attn_q/attn_k rows put back in HF order with numpy's reshape (the reverse of
   convert_hf_to_gguf.py's LlamaModel.permute), for GGUFSource.
 - smollm2_header.json: counts, metadata values and tensor infos as gguf.GGUFReader reads them, for GGUFFile.
-- writer_reference.gguf: a small file written by gguf.GGUFWriter with every metadata type, F32/F16 tensors and raw
+- writer_reference.gguf.bytes (a 1 KB GGUF; not named .gguf, which the repository keeps for models): a small file written by gguf.GGUFWriter with every metadata type, F32/F16 tensors and raw
   Q8_0 blocks; GGUFWriter's test writes the same content and must produce these bytes exactly.
 - minilm_special.json: gguf.SpecialVocab's special token ids and add flags for all-MiniLM-L6-v2.
 Run: python3 scripts/gguf_source_fixture.py (pip install gguf==0.19.0 numpy); needs ../shared/models.
@@ -91,7 +91,7 @@ def smollm2():
 
 
 def writer_reference():
-    path = os.path.join(OUT, "writer_reference.gguf")
+    path = os.path.join(OUT, "writer_reference.gguf.bytes")
     w = gguf.GGUFWriter(path, "test")
     w.add_key_value("test.u8", 200, V.UINT8)
     w.add_key_value("test.i8", -100, V.INT8)

@@ -2,7 +2,7 @@ import XCTest
 import Engine
 import TestSupport
 
-/// GGUFWriter: the same content llama.cpp's gguf.GGUFWriter wrote into writer_reference.gguf must come out byte for
+/// GGUFWriter: the same content llama.cpp's gguf.GGUFWriter wrote into writer_reference.gguf.bytes must come out byte for
 /// byte, and what it writes must read back.
 final class GGUFWriterTests: XCTestCase {
     /// The reference's metadata, in its order (gguf.GGUFWriter writes general.architecture first).
@@ -50,12 +50,12 @@ final class GGUFWriterTests: XCTestCase {
             for lo in stride(from: 0, to: bytes.count, by: 5) { try w.write(Array(bytes[lo..<min(lo + 5, bytes.count)])) }
         }
         try w.finish()
-        let reference = try Data(contentsOf: URL(fileURLWithPath: GGUFTestData.fixtures + "/writer_reference.gguf"))
+        let reference = try Data(contentsOf: URL(fileURLWithPath: GGUFTestData.fixtures + "/writer_reference.gguf.bytes"))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), reference)
     }
 
     func testReferenceReadsBack() throws {
-        let f = try GGUFFile(path: GGUFTestData.fixtures + "/writer_reference.gguf")
+        let f = try GGUFFile(path: GGUFTestData.fixtures + "/writer_reference.gguf.bytes")
         XCTAssertEqual(f.version, 3)
         XCTAssertEqual(f.alignment, 32)
         XCTAssertEqual(f.metadata.map(\.key), Self.metadata.map(\.key))
