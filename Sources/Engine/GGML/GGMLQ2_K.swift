@@ -82,12 +82,7 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
         }
     }
 
-    /// Our codes: llama.cpp's block refined inside the same grid (KQuantSearch), kept only where it is better.
     static func referenceWeights(_ x: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) { absWeights(x, into: w) }
-
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        KQuantSearch.refine(Self.self, x, importance: importance, into: block)
-    }
 
     /// dequantize_row_q2_K: dl = d * scale, ml = dmin * min, y = dl * q - ml, in that float order.
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {

@@ -75,12 +75,7 @@ public enum GGMLQ3_K: GGMLBlockCodec, KQuantGrid {
         }
     }
 
-    /// Our codes: llama.cpp's block refined inside the same grid (KQuantSearch), kept only where it is better.
     static func referenceWeights(_ x: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) { squareWeights(x, into: w) }
-
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        KQuantSearch.refine(Self.self, x, importance: importance, into: block)
-    }
 
     /// dequantize_row_q3_K: dl = d * (s - 32), y = dl * q.
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {

@@ -26,12 +26,7 @@ public enum GGMLQ4_K: GGMLBlockCodec, KQuantGrid {
         }
     }
 
-    /// Our codes: llama.cpp's block refined inside the same grid (KQuantSearch), kept only where it is better.
     static func referenceWeights(_ x: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) { absPlusRMSWeights(x, into: w) }
-
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        KQuantSearch.refine(Self.self, x, importance: importance, into: block)
-    }
 
     /// dequantize_row_q4_K: d1 = d * s, m1 = dmin * m, y = d1 * q - m1.
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {

@@ -49,12 +49,7 @@ public enum GGMLQ6_K: GGMLBlockCodec, KQuantGrid {
         }
     }
 
-    /// Our codes: llama.cpp's block refined inside the same grid (KQuantSearch), kept only where it is better.
     static func referenceWeights(_ x: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) { squareWeights(x, into: w) }
-
-    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
-        KQuantSearch.refine(Self.self, x, importance: importance, into: block)
-    }
 
     /// dequantize_row_q6_K: y = d * s * q, multiplied in that order.
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {

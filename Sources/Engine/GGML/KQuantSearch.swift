@@ -26,6 +26,11 @@ protocol KQuantGrid: GGMLBlockCodec {
 }
 
 extension KQuantGrid {
+    /// Our codes: llama.cpp's block refined inside the same grid, kept only where it is better.
+    public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
+        KQuantSearch.refine(Self.self, x, importance: importance, into: block)
+    }
+
     /// |x| plus the sub-block's RMS (Q4_K and Q5_K's reference fits).
     static func absPlusRMSWeights(_ x: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) {
         let n = subBlockSize
