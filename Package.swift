@@ -1,6 +1,10 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// `UQCIT_CHECKED=1 swift build --scratch-path .build-checked` builds the numeric targets with -O (every bounds and
+// overflow check on) instead of -Ounchecked, only to measure what the checks cost (benchmarks/checked_cost.sh).
+let numericOptimisation = Context.environment["UQCIT_CHECKED"] != nil ? "-O" : "-Ounchecked"
+
 let package = Package(
     name: "uqcit-compress",
     platforms: [.macOS(.v14)],
@@ -33,7 +37,7 @@ let package = Package(
             // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps
             // on (GGMLBlockFormatTests). So every reader of files and peers' bytes here validates at entry instead:
             // safetensors headers and reads, tile arrays (TileCodec.checkArrays), packages, rotation descriptors.
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags([numericOptimisation])]),
         // The wire contract (generated protobuf) and the ZeroMQ transport.
         .target(
             name: "UQCITProtocol",
@@ -49,13 +53,13 @@ let package = Package(
             name: "Runtime",
             dependencies: ["Engine", "COpenBLAS"],
             path: "Sources/Runtime",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags([numericOptimisation])]),
         // The design's ablations, noise curve and the quality-against-bits report, on real packages.
         .target(
             name: "Validation",
             dependencies: ["Engine", "Pipeline", "Runtime"],
             path: "Sources/Validation",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags([numericOptimisation])]),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
