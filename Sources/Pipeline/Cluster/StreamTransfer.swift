@@ -18,8 +18,8 @@ enum StreamTransfer {
 
 /// What one side still has to send to one peer, in order: file pieces wait for credits, and any message queued
 /// after a file waits behind it, so a TaskResult never overtakes its own outputs.
-struct StreamOutbox {
-    enum Item {
+package struct StreamOutbox {
+    package enum Item {
         case file(taskID: String, attempt: UInt32, name: String, path: String, removeAfter: Bool)
         case message([UInt8])
     }
@@ -27,13 +27,15 @@ struct StreamOutbox {
     private var items: [Item] = []
     private var offset = 0
     private(set) var credits = StreamTransfer.window
-    private(set) var chunksSent = 0
+    package private(set) var chunksSent = 0
 
-    mutating func enqueue(_ item: Item) { items.append(item) }
-    mutating func grant(_ n: Int) { credits += n }
+    package init() {}
+
+    package mutating func enqueue(_ item: Item) { items.append(item) }
+    package mutating func grant(_ n: Int) { credits += n }
 
     /// Sends what credits allow; `send` returns false when the peer is gone.
-    mutating func pump(jobID: String, _ send: ([UInt8]) -> Bool) throws {
+    package mutating func pump(jobID: String, _ send: ([UInt8]) -> Bool) throws {
         while let head = items.first {
             switch head {
             case .message(let bytes):
@@ -67,19 +69,19 @@ struct StreamOutbox {
 
 /// Files arriving as Chunks, written under `root` as temp files and renamed into place (after fsync) with the
 /// last piece. Pieces of one file must arrive in order from offset 0.
-struct StreamInbox {
-    let root: String
+package struct StreamInbox {
+    package let root: String
     private var open: [String: (handle: FileHandle, size: Int, temporary: String)] = [:]
 
-    init(root: String) { self.root = root }
+    package init(root: String) { self.root = root }
 
     /// Names a peer may write: relative, no `..`, no hidden components.
-    static func isSafe(_ name: String) -> Bool {
+    package static func isSafe(_ name: String) -> Bool {
         !name.isEmpty && !name.hasPrefix("/") && name.split(separator: "/").allSatisfy { !$0.hasPrefix(".") && !$0.isEmpty }
     }
 
     /// Stores one piece; throws with a reason when the piece is out of order or names a bad path.
-    mutating func receive(_ c: Uqcit_V2_Chunk) throws {
+    package mutating func receive(_ c: Uqcit_V2_Chunk) throws {
         guard Self.isSafe(c.fileName) else { throw JobError.invalid("chunk names an unsafe path '\(c.fileName)'") }
         let path = root + "/" + c.fileName
         if c.offset == 0 {

@@ -9,8 +9,3 @@ public protocol WorkerPool {
     /// results it needs; `tick` about twice a second, for progress.
     func run(_ scheduler: JobScheduler, folderReady: (String, TaskResults) throws -> Void, tick: (JobProgress) -> Void) throws
 }
-
-/// Whether a step's error is worth another attempt: bad source data or a malformed task is not, an I/O hiccup may be.
-func isRetryable(_ error: Error) -> Bool {
-    !(error is CheckpointError || error is WireFormatError)
-}

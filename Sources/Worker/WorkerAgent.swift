@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 
 public struct WorkerSettings: Sendable {
@@ -117,7 +118,7 @@ public final class WorkerAgent: @unchecked Sendable {
         defer { dealer.close() }
         try dealer.set([.linger(milliseconds: 0), .maxMessageSize(bytes: WireProtocol.maxFrameBytes)])
         if settings.endpoint.hasPrefix("inproc://") {
-            try dealer.set(.routingId(PeerAddresses.inprocPrefix + Array("\(settings.name).\(session)".utf8.prefix(200))))
+            try dealer.set(.routingId(EmbeddedPeers.routingIDPrefix + Array("\(settings.name).\(session)".utf8.prefix(200))))
         }
         if let curve = settings.curve {
             try dealer.set([.curvePublicKey(curve.keys.publicKey), .curveSecretKey(curve.keys.secretKey), .curveServerKey(curve.serverPublicKey)])
