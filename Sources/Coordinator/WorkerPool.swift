@@ -1,5 +1,3 @@
-import Engine
-
 /// Runs a job's tasks somewhere. The coordinator drives it and assembles each package folder as soon as the
 /// pool reports it complete. The one implementation is the ZeroMQ `Broker`; embedded workers reach it over
 /// inproc://, so a laptop and a farm run the same code path.
