@@ -237,6 +237,35 @@ final class BrokerCoreTests: XCTestCase {
         let acks = try outbox.take(w1).filter { if case .chunkAck = $0.body { return true } else { return false } }
         XCTAssertEqual(acks.count, 2, "refused chunks are still acknowledged, so the worker's window moves on")
     }
+
+    func testAChunkPastWhatItsTaskMayWriteIsRefusedAndThePartialFileRemoved() throws {
+        let core = try core(storage: .stream)
+        let (a, task) = try leaseAQuantizeTask(core)
+        let (name, maxBytes) = try XCTUnwrap(ResultValidator.expectedOutputs(task).first)
+        let before = try stagingListing()
+        try say(core, w1, chunk(a, name, offset: 0, bytes: 1000, last: false))
+        XCTAssertEqual(try stagingListing().count, before.count + 1, "a temp file while the file arrives")
+        try say(core, w1, chunk(a, name, offset: 1000, bytes: maxBytes - 999, last: true))
+        XCTAssertTrue(log.contains("worker w1 (an unknown address): bad chunk for task \(a.taskID): chunk of \(name) at offset 1000 would take it past the \(maxBytes) bytes task \(a.taskID) may write; the partial file is removed"), log)
+        XCTAssertEqual(try stagingListing(), before, "the partial file is gone and nothing took its place")
+
+        try say(core, w1, chunk(a, name, offset: 0, bytes: 1000, last: false))
+        try say(core, w1, chunk(a, name, offset: 1000, bytes: maxBytes - 1000, last: true))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: staging + "/" + name), "a file of exactly the bound is accepted")
+    }
+
+    func testHalfSentFilesGoWithTheirLease() throws {
+        let core = try core(storage: .stream, leaseSeconds: 2)
+        let (a, task) = try leaseAQuantizeTask(core)
+        let name = try XCTUnwrap(ResultValidator.expectedOutputs(task).keys.first)
+        let before = try stagingListing()
+        try say(core, w1, chunk(a, name, offset: 0, bytes: 1000, last: false))
+        XCTAssertEqual(try stagingListing().count, before.count + 1)
+        try say(core, w1, .heartbeat(Uqcit_V2_Heartbeat()), at: 2.5)
+        try core.tick(now: at(2.5))
+        XCTAssertTrue(log.contains("lease of task \(a.taskID) attempt \(a.attempt) on worker w1"), log)
+        XCTAssertEqual(try stagingListing(), before, "the expired lease's temp file is removed")
+    }
 }
 
 /// What the broker sent, per peer, in order.

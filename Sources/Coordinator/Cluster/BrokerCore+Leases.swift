@@ -31,12 +31,14 @@ extension BrokerCore {
     }
 
     /// Ends the lease `id` holds on `task` for `attempt`; false, with a complaint, for a report nobody asked for.
+    /// Whatever of the task's files had not finished arriving is discarded with it.
     func takeLease(_ id: [UInt8], task: String, attempt: UInt32, kind: String) -> Bool {
         guard leases.take(task, worker: id, attempt: Int(attempt)) else {
             complain(id, "ignoring a late or duplicate \(kind) for task \(LogText.escaped(task)) attempt \(attempt) from \(label(id))")
             return false
         }
         workers[id]!.leases.remove(task)
+        workers[id]!.inbox.discard(task: task)
         return true
     }
 
@@ -45,6 +47,7 @@ extension BrokerCore {
     func expireLeases() throws {
         for (task, lease) in leases.expire(at: now) {
             workers[lease.worker]?.leases.remove(task)
+            workers[lease.worker]?.inbox.discard(task: task)
             let who = workers[lease.worker].map { "worker \($0.name) (\($0.address))" } ?? "a departed worker"
             log("lease of task \(task) attempt \(lease.attempt) on \(who) passed its deadline; requeued")
             try scheduler.requeue(task, reason: "its lease on \(who) passed its deadline")

@@ -39,17 +39,22 @@ extension BrokerCore {
             log("worker \(name) (\(address)) vanished before its Welcome")
             return
         }
-        workers[id] = WorkerSession(name: name, address: address, threads: Int(hello.threads), lastHeard: now,
-                                    inbox: StreamInbox(root: wire.stagingDir))
+        let threads = Int(hello.threads)
+        // Each leased task writes at most one file and an honest worker streams one file after another, so a
+        // worker never needs more half-sent files than threads.
+        workers[id] = WorkerSession(name: name, address: address, threads: threads, lastHeard: now,
+                                    inbox: StreamInbox(root: wire.stagingDir, maxOpenFiles: threads))
         order.append(id)
-        try journal?.append(.worker(name: name, peer: address, threads: Int(hello.threads)))
+        try journal?.append(.worker(name: name, peer: address, threads: threads))
         if address != "inproc" { log("worker \(name) joined from \(address) with \(hello.threads) thread(s)") }
     }
 
-    /// Removes a worker; its leases go back to the queue (a task out of attempts stops the job).
+    /// Removes a worker; its leases go back to the queue (a task out of attempts stops the job) and the files it
+    /// was still sending are deleted.
     func drop(_ id: [UInt8], reason: String?) throws {
-        guard let w = workers.removeValue(forKey: id) else { return }
+        guard var w = workers.removeValue(forKey: id) else { return }
         order.removeAll { $0 == id }
+        w.inbox.discardAll()
         streamed.chunksSent += w.outbox.chunksSent
         let tasks = w.leases.sorted()
         if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
