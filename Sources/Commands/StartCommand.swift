@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Coordinator
 import Pipeline
 import Validation
 

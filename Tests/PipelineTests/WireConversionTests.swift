@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Engine
+@testable import Coordinator
 @testable import Pipeline
 import UQCITProtocol
 
