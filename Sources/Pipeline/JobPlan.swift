@@ -26,7 +26,8 @@ public struct JobPlan: Codable, Sendable {
         if let mix = profile.ggufMix {
             // GGUF profiles: llama-quantize's type for each tensor, chosen over the whole model (its rules count
             // layers); its float types keep the tensor as stored.
-            let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location)
+            let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location,
+                                              hasImportanceMatrix: importance != nil)
             for i in list.indices where list[i].tensor.entry.shape.count >= 2 {
                 let type = types[list[i].name]!
                 list[i].policy = type.isQuantized ? .ggml(type, codes: profile.ggmlCodes) : nil
