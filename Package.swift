@@ -39,10 +39,11 @@ let package = Package(
             name: "UQCITProtocol",
             dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/Protocol"),
-        // Planning, scheduling, executors and the package assembler: the job itself.
+        // Planning, scheduling, executors and the package assembler: the job itself (Runtime: the forward pass of a
+        // calibrated job's layer passes, and the tokenizers of its calibration text).
         .target(
             name: "Pipeline",
-            dependencies: ["Engine", "UQCITProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Engine", "UQCITProtocol", "Runtime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Pipeline"),
         // Forward passes (Llama family, BERT) on OpenBLAS from a checkpoint or straight from a package; validation.
         .target(

@@ -13,12 +13,15 @@ public struct JobOptions: Sendable {
     public var cluster: ClusterOptions
     /// Required by a profile that allocates bits (auto): turns MEASURE results into per-tensor policies.
     public var allocation: BitAllocation?
+    /// Required by a calibrated profile (gptq-*), refused by any other.
+    public var calibration: CalibrationText?
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
-                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil) {
+                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, calibration: CalibrationText? = nil) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
         self.cluster = cluster
         self.allocation = allocation
+        self.calibration = calibration
     }
 }
 
@@ -47,10 +50,16 @@ public enum CompressionJob {
         }
         try o.cluster.checkBindPolicy()
         let source = try ModelSources.open(o.model)
-        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers)
+        let text = try o.calibration.map { try $0.tokenize(for: source) }
+        if o.profile.calibration != nil && o.cluster.storage == .stream {
+            throw JobError.invalid("profile \(o.profile.name) is calibrated: its activations are staged for the workers to read, so it needs storage: shared")
+        }
+        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers,
+                               calibration: text.map { ($0.tokens, o.calibration!.file) })
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
-        let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers)
+        let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers,
+                                                calibration: text?.identity)
         if try out.claim(identity) == .complete {
             let meta = try PackageJSON.decode(PackageMetadata.self, from: Array(FileManager.default.contents(atPath: out.metadataFile)!))
             return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0, tasks: plan.taskCount, resumedTasks: plan.taskCount)
@@ -73,7 +82,7 @@ public enum CompressionJob {
         }
 
         let context = try ZMQContext()
-        let wire = JobWire(jobID: String(Digest.sha256Hex(Array("\(identity.sourceFingerprint)|\(identity.profileHash)|\(layers ?? "")".utf8)).prefix(16)),
+        let wire = JobWire(jobID: String(Digest.sha256Hex(Array("\(identity.sourceFingerprint)|\(identity.profileHash)|\(layers ?? "")|\(identity.calibration ?? "")".utf8)).prefix(16)),
                            coordinatorName: "coordinator@\(ProcessInfo.processInfo.hostName)",
                            stagingDir: absolute(out.stagingFolder),
                            sourceDir: source is Checkpoint ? absolute(source.location) : source.location)

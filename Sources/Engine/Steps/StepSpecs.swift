@@ -68,14 +68,18 @@ public struct QuantizeSpec: Codable, Sendable, Equatable {
     public var analysis: AnalysisResult
     public var rowStart: Int
     public var rowCount: Int
+    /// Calibrated tiles: rounded by GPTQ against this H instead of to nearest.
+    public var hessian: HessianInput?
 
-    public init(tensor: CheckpointTensor, policy: LevelPolicy, granularity: Granularity, analysis: AnalysisResult, rowStart: Int, rowCount: Int) {
+    public init(tensor: CheckpointTensor, policy: LevelPolicy, granularity: Granularity, analysis: AnalysisResult, rowStart: Int, rowCount: Int,
+                hessian: HessianInput? = nil) {
         self.tensor = tensor
         self.policy = policy
         self.granularity = granularity
         self.analysis = analysis
         self.rowStart = rowStart
         self.rowCount = rowCount
+        self.hessian = hessian
     }
 }
 

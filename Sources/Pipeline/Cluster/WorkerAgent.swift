@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Runtime
 import UQCITProtocol
 
 public struct WorkerSettings: Sendable {
@@ -286,7 +287,7 @@ public final class WorkerAgent: @unchecked Sendable {
         }
         lock.withLock {
             openedSource = (w.sourceDir, source)
-            executor = StepExecutor(source: source, stagingFolder: staging)
+            executor = StepExecutor(source: source, stagingFolder: staging, layerPasses: LlamaLayerPasses())
         }
         return staging
     }
