@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Commands", "Engine", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Commands", "Engine", "Runtime", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
                     exclude: ["Fixtures"]),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
