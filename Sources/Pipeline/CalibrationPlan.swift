@@ -79,6 +79,16 @@ public struct CalibrationPlan: Codable, Sendable {
 
     public func sequences(ofShard s: Int) -> Int { shards[s].count / settings.sequenceLength }
 
+    /// The anchor of the block that reads a layer pass's files: CAPTURE's H are its own block's, PROPAGATE's X the next's.
+    public func readerAnchor(of kind: TaskKind, _ spec: LayerPassSpec) -> Int {
+        blocks[kind == .propagate ? spec.layer + 1 : spec.layer].anchor
+    }
+
+    /// The staging folders of the blocks stored in package folder `folder`: nothing reads them once it is assembled.
+    public func stagingFolders(ofPackageFolder folder: String, plan: JobPlan) -> [String] {
+        blocks.filter { plan.assignments[$0.anchor].folder == folder }.map { StagingNames.calibrationFolder(layer: $0.layer) }
+    }
+
     /// The block and role of a calibrated linear, by plan index.
     public func linear(_ tensorIndex: Int) -> (block: Int, role: BlockTensorRole)? {
         for (b, block) in blocks.enumerated() {

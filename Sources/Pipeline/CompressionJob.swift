@@ -108,6 +108,10 @@ public enum CompressionJob {
             for (i, a) in plan.assignments.enumerated() where a.folder == folder {
                 try? FileManager.default.removeItem(atPath: out.stagingFolder + "/" + (StagingNames.tile(i, 0) as NSString).deletingLastPathComponent)
             }
+            // So are the activations and H its blocks read: a calibrated job stages about two blocks' worth at a time.
+            for staged in plan.calibration?.stagingFolders(ofPackageFolder: folder, plan: plan) ?? [] {
+                try? FileManager.default.removeItem(atPath: out.stagingFolder + "/" + staged)
+            }
         }, tick: { progress.update($0) })
         progress.update(scheduler.progress, force: true)
         let ordered = plan.folders.flatMap { reports[$0] ?? [] }

@@ -86,6 +86,11 @@ final class CalibratedFarmTests: XCTestCase {
         survivor.kill9()
         let before = done(out)
         XCTAssertFalse(before.contains("P2.3"), "killed before the end")
+        // Block 0's activations and H went with its assembled folder; block 2's input is still staged.
+        XCTAssertTrue(Cluster.journal(out).contains { if case .folder("layer_000", _, _) = $0 { true } else { false } })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/.uqcit/staging/" + StagingNames.calibrationFolder(layer: 0)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/.uqcit/staging/" + StagingNames.hidden(layer: 2, shard: 0))
+                      || !before.contains("P1.0"))
 
         let second = try Child("coordinator", arguments + ["--workers", "2", "--json"])
         XCTAssertEqual(second.exitStatus(within: 120), 0, second.stderr)

@@ -78,14 +78,16 @@ public struct TaskOutcome: Codable, Sendable, Equatable {
 }
 
 /// Where tile and compensation files live while a job runs: `<out>/.uqcit/staging/t<index>/...`; a calibrated
-/// job's activations and second moments under `calibration/layer_<l>/`, kept until the job ends.
+/// job's activations and second moments under `calibration/layer_<l>/`, removed when block l is assembled.
 public enum StagingNames {
     public static func tile(_ tensorIndex: Int, _ tile: Int) -> String { "t\(tensorIndex)/tile_\(tile).st" }
     public static func lowRank(_ tensorIndex: Int) -> String { "t\(tensorIndex)/lowrank.st" }
+    /// What block `layer` reads: its input X and its H.
+    public static func calibrationFolder(layer: Int) -> String { "calibration/layer_\(layer)" }
     /// X_l of one shard: the input of block `layer`, written by PROPAGATE of block layer - 1.
-    public static func hidden(layer: Int, shard: Int) -> String { "calibration/layer_\(layer)/x_\(shard).st" }
+    public static func hidden(layer: Int, shard: Int) -> String { calibrationFolder(layer: layer) + "/x_\(shard).st" }
     /// H of one input space of block `layer`, summed over one shard's tokens, written by its CAPTURE.
     public static func hessian(layer: Int, shard: Int, space: HessianSpace) -> String {
-        "calibration/layer_\(layer)/h_\(space.rawValue)_\(shard).st"
+        calibrationFolder(layer: layer) + "/h_\(space.rawValue)_\(shard).st"
     }
 }
