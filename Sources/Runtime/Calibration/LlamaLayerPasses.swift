@@ -27,7 +27,7 @@ public struct LlamaLayerPasses: LayerPassRunner {
             }
             let files = zip(HessianSpace.allCases, moments).map { space, h in
                 (name: StagingNames.hessian(layer: spec.layer, shard: spec.shard, space: space),
-                 bytes: CalibrationFiles.encodeHessian(h.sum, columns: h.columns))
+                 bytes: CalibrationFiles.encodeHessian(h.symmetric(), columns: h.columns))
             }
             return (files, LayerPassResult(tokens: spec.tokenCount))
         case .propagate:
@@ -44,15 +44,16 @@ public struct LlamaLayerPasses: LayerPassRunner {
     }
 }
 
-/// H = Σ xxᵀ over the rows seen, in f64, accumulated by one gemm per observed input in a fixed order.
+/// H = Σ xxᵀ over the rows seen, in f64, accumulated by one rank-k update (syrk, the upper triangle: half a gemm's
+/// work) per observed input in a fixed order, and mirrored once at the end.
 struct SecondMoments {
     let columns: Int
-    var sum: [Double]
+    private var upper: [Double]
     private var widened: [Double] = []
 
     init(columns: Int) {
         self.columns = columns
-        sum = [Double](repeating: 0, count: columns * columns)
+        upper = [Double](repeating: 0, count: columns * columns)
     }
 
     mutating func add(_ x: UnsafePointer<Float>, rows: Int) {
@@ -60,10 +61,16 @@ struct SecondMoments {
         if widened.count < rows * n { widened = [Double](repeating: 0, count: rows * n) }
         for i in 0..<(rows * n) { widened[i] = Double(x[i]) }
         widened.withUnsafeBufferPointer { a in
-            sum.withUnsafeMutableBufferPointer { h in
-                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(n), Int32(rows), 1,
-                            a.baseAddress!, Int32(n), a.baseAddress!, Int32(n), 1, h.baseAddress!, Int32(n))
+            upper.withUnsafeMutableBufferPointer { h in
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(rows), 1, a.baseAddress!, Int32(n), 1, h.baseAddress!, Int32(n))
             }
         }
+    }
+
+    /// The whole symmetric H, row-major.
+    func symmetric() -> [Double] {
+        var h = upper
+        for i in 0..<columns { for j in 0..<i { h[i * columns + j] = h[j * columns + i] } }
+        return h
     }
 }
