@@ -4,6 +4,7 @@ import TestSupport
 import COpenBLAS
 @testable import Engine
 @testable import Pipeline
+@testable import Coordinator
 
 /// A calibrated job (gptq-int3, 4 shards per block) on a farm of `worker join` processes, with a worker and then
 /// the coordinator killed in the middle of the layer pipeline: the package is the embedded run's, byte for byte.

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Coordinator
 @testable import Pipeline
 
 /// Leases with deadlines, heartbeat settings that cannot overflow, peer text that cannot forge log lines,

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import Engine
 @testable import Pipeline
+@testable import Coordinator
 import Runtime
 import TestSupport
 

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import Engine
 @testable import Pipeline
+@testable import Coordinator
 import Runtime
 
 /// A real CAPTURE of tiny-llama's first block passes the validator; its result bent in each field a worker

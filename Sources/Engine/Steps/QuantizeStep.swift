@@ -16,7 +16,8 @@ public enum QuantizeStep {
         x.withUnsafeMutableBufferPointer { rotation.rotateRows($0, rows: n) }
         let arrays = try spec.hessian.map { try GPTQTile.encode(x, rows: n, layout: layout, hessian: $0, stagingFolder: stagingFolder) }
             ?? x.withUnsafeBufferPointer {
-                TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters)
+                TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters,
+                                 columnImportance: spec.columnImportance)
             }
         var y = [Float](repeating: 0, count: n * cols)
         let byName = Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) })

@@ -68,17 +68,21 @@ public struct QuantizeSpec: Codable, Sendable, Equatable {
     public var analysis: AnalysisResult
     public var rowStart: Int
     public var rowCount: Int
+    /// One importance weight per input column (an importance matrix's mean squares) for the ggml searches; nil
+    /// fits unweighted.
+    public var columnImportance: [Float]?
     /// Calibrated tiles: rounded by GPTQ against this H instead of to nearest.
     public var hessian: HessianInput?
 
     public init(tensor: CheckpointTensor, policy: LevelPolicy, granularity: Granularity, analysis: AnalysisResult, rowStart: Int, rowCount: Int,
-                hessian: HessianInput? = nil) {
+                columnImportance: [Float]? = nil, hessian: HessianInput? = nil) {
         self.tensor = tensor
         self.policy = policy
         self.granularity = granularity
         self.analysis = analysis
         self.rowStart = rowStart
         self.rowCount = rowCount
+        self.columnImportance = columnImportance
         self.hessian = hessian
     }
 }

@@ -1109,6 +1109,14 @@ public nonisolated struct Uqcit_V2_QuantizeTask: @unchecked Sendable {
     set {_uniqueStorage()._rowCount = newValue}
   }
 
+  /// Optional, only with a ggml policy: one weight per input column (the tensor's `columns`), each finite and
+  /// >= 0: an importance matrix's mean square activation per column, which the block search weights its fit
+  /// with (llama.cpp's imatrix). Empty: unweighted.
+  public var columnImportance: [Float] {
+    get {_storage._columnImportance}
+    set {_uniqueStorage()._columnImportance = newValue}
+  }
+
   /// Optional. Set in a calibrated job (gptq-* profiles): the rows are rounded by GPTQ against this H instead of
   /// to nearest; the layout is then one symmetric int8/4/3/2 low part, no high share, no rotation.
   public var hessian: Uqcit_V2_HessianInput {
@@ -2982,7 +2990,7 @@ nonisolated extension Uqcit_V2_AnalyzeTask: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QuantizeTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}policy\0\u{1}granularity\0\u{1}analysis\0\u{1}tile\0\u{3}row_start\0\u{3}row_count\0\u{1}hessian\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}policy\0\u{1}granularity\0\u{1}analysis\0\u{1}tile\0\u{3}row_start\0\u{3}row_count\0\u{3}column_importance\0\u{1}hessian\0")
 
   fileprivate class _StorageClass {
     var _tensor: Uqcit_V2_TensorRef? = nil
@@ -2992,6 +3000,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
     var _tile: UInt64 = 0
     var _rowStart: UInt64 = 0
     var _rowCount: UInt64 = 0
+    var _columnImportance: [Float] = []
     var _hessian: Uqcit_V2_HessianInput? = nil
 
       // This property is used as the initial default value for new instances of the type.
@@ -3010,6 +3019,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
       _tile = source._tile
       _rowStart = source._rowStart
       _rowCount = source._rowCount
+      _columnImportance = source._columnImportance
       _hessian = source._hessian
     }
   }
@@ -3036,7 +3046,8 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
         case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._tile) }()
         case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._rowStart) }()
         case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._rowCount) }()
-        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._hessian) }()
+        case 8: try { try decoder.decodeRepeatedFloatField(value: &_storage._columnImportance) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._hessian) }()
         default: break
         }
       }
@@ -3070,8 +3081,11 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
       if _storage._rowCount != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._rowCount, fieldNumber: 7)
       }
+      if !_storage._columnImportance.isEmpty {
+        try visitor.visitPackedFloatField(value: _storage._columnImportance, fieldNumber: 8)
+      }
       try { if let v = _storage._hessian {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -3089,6 +3103,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
         if _storage._tile != rhs_storage._tile {return false}
         if _storage._rowStart != rhs_storage._rowStart {return false}
         if _storage._rowCount != rhs_storage._rowCount {return false}
+        if _storage._columnImportance != rhs_storage._columnImportance {return false}
         if _storage._hessian != rhs_storage._hessian {return false}
         return true
       }

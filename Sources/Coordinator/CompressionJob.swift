@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 
 public struct JobOptions: Sendable {
@@ -13,14 +14,18 @@ public struct JobOptions: Sendable {
     public var cluster: ClusterOptions
     /// Required by a profile that allocates bits (auto): turns MEASURE results into per-tensor policies.
     public var allocation: BitAllocation?
+    /// llama-imatrix's output: per-column weights for the ggml searches (GGUF profiles only).
+    public var importanceMatrix: ImportanceMatrix?
     /// Required by a calibrated profile (gptq-*), refused by any other.
     public var calibration: CalibrationText?
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
-                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, calibration: CalibrationText? = nil) {
+                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, importanceMatrix: ImportanceMatrix? = nil,
+                calibration: CalibrationText? = nil) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
         self.cluster = cluster
         self.allocation = allocation
+        self.importanceMatrix = importanceMatrix
         self.calibration = calibration
     }
 }
@@ -54,12 +59,12 @@ public enum CompressionJob {
         if o.profile.calibration != nil && o.cluster.storage == .stream {
             throw JobError.invalid("profile \(o.profile.name) is calibrated: its activations are staged for the workers to read, so it needs storage: shared")
         }
-        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers,
+        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers, importance: o.importanceMatrix,
                                calibration: text.map { ($0.tokens, o.calibration!.file) })
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
         let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers,
-                                                calibration: text?.identity)
+                                                importanceMatrix: o.importanceMatrix?.sha256, calibration: text?.identity)
         if try out.claim(identity) == .complete {
             let meta = try PackageJSON.decode(PackageMetadata.self, from: Array(FileManager.default.contents(atPath: out.metadataFile)!))
             return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0, tasks: plan.taskCount, resumedTasks: plan.taskCount)

@@ -1,4 +1,5 @@
 import Engine
+import Pipeline
 
 /// The dependencies of a calibrated plan's layer pipeline, for the scheduler (and owned by its thread): which
 /// CAPTURE shards of each block are in with their H files, which analyzed linears wait for them, how many of a

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import Runtime
 
 /// `--calibration FILE [--calibration-tokens N]`: the text a calibrated job captures activations on, read by
