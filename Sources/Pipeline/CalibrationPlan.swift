@@ -107,9 +107,9 @@ public struct CalibrationPlan: Codable, Sendable {
                              embedding: b == 0 ? embedding : nil, tokens: b == 0 ? shards[s] : [], hidden: b == 0 ? nil : hidden)
     }
 
-    /// GPTQ's input for a tile of a calibrated linear: its space's H from every CAPTURE shard of its block.
+    /// A calibrated linear's tile input: its space's H from every CAPTURE shard of its block, and the rounding.
     public func hessianInput(role: BlockTensorRole, shards files: [TaskOutputFile]) -> HessianInput {
-        HessianInput(space: HessianSpace(role: role)!, shards: files, damping: settings.damping, blockSize: settings.blockSize,
-                     actOrder: settings.actOrder)
+        HessianInput(space: HessianSpace(role: role)!, shards: files, rounding: settings.rounding ?? .gptq, damping: settings.damping,
+                     blockSize: settings.blockSize, actOrder: settings.actOrder)
     }
 }

@@ -35,7 +35,7 @@ final class WireConversionTests: XCTestCase {
             .compensateTask(7, CompensateSpec(tensor: tensor, rank: 4, tileRows: 16, layout: layout)),
             .measureTask(7, MeasureSpec(tensor: tensor, candidates: [policy, .ggml(.q6_K, codes: .search), .ggml(.iq4_xs)], rotation: true, sampleRows: 64)),
             .quantizeTask(7, tile: 3, QuantizeSpec(tensor: tensor, policy: policy, granularity: .channel, analysis: analysis, rowStart: 48, rowCount: 16,
-                                                   hessian: HessianInput(space: .mlpOutput, shards: [file(1), file(2)], damping: 0.01, blockSize: 128, actOrder: true))),
+                                                   hessian: HessianInput(space: .mlpOutput, shards: [file(1), file(2)], rounding: .diagonalImportance, damping: 0.01, blockSize: 128, actOrder: true))),
             .captureTask(anchor: 7, layerPass(layer: 0, staged: nil)),
             .propagateTask(anchor: 7, layerPass(layer: 2, staged: StagedTensor(layout: layout, tileRows: 16, tiles: [file(3), file(4)]))),
             .quantizeTask(7, tile: 1, QuantizeSpec(tensor: tensor, policy: .ggml(.q4_0), granularity: .channel, analysis: analysis,

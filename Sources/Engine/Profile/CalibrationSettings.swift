@@ -14,19 +14,23 @@ public struct CalibrationSettings: Codable, Sendable, Equatable {
     public var blockSize: Int
     /// Quantize columns by decreasing H_ii with static groups.
     public var actOrder: Bool
+    /// GPTQ (the default), or round to nearest under diag(H) (`diagonal_importance`): the cheap baseline.
+    public var rounding: CalibratedRounding?
 
     enum CodingKeys: String, CodingKey {
-        case sequences, damping
+        case sequences, damping, rounding
         case sequenceLength = "sequence_length", shardSequences = "shard_sequences", blockSize = "block_size", actOrder = "act_order"
     }
 
-    public init(sequenceLength: Int, sequences: Int, shardSequences: Int, damping: Double = 0.01, blockSize: Int = 128, actOrder: Bool = true) {
+    public init(sequenceLength: Int, sequences: Int, shardSequences: Int, damping: Double = 0.01, blockSize: Int = 128, actOrder: Bool = true,
+                rounding: CalibratedRounding? = nil) {
         self.sequenceLength = sequenceLength
         self.sequences = sequences
         self.shardSequences = shardSequences
         self.damping = damping
         self.blockSize = blockSize
         self.actOrder = actOrder
+        self.rounding = rounding
     }
 
     /// The first setting that cannot work, as a sentence naming the profile key.
@@ -38,4 +42,12 @@ public struct CalibrationSettings: Codable, Sendable, Equatable {
         if blockSize < 1 { return "calibration.block_size is \(blockSize), at least 1 is needed" }
         return nil
     }
+}
+
+/// How a calibrated tile is rounded against its H.
+public enum CalibratedRounding: String, Codable, Sendable {
+    /// GPTQ: each column's rounding error spread over the columns not yet rounded, through H⁻¹.
+    case gptq
+    /// Round to nearest with each group's scale searched under the columns' H_ii (what an importance matrix is).
+    case diagonalImportance = "diagonal_importance"
 }

@@ -132,17 +132,20 @@ public struct LayerPassResult: Codable, Sendable, Equatable {
     public init(tokens: Int) { self.tokens = tokens }
 }
 
-/// A calibrated QUANTIZE tile: the H shards of the tile's input space, summed in shard order, and GPTQ's options.
+/// A calibrated QUANTIZE tile: the H shards of the tile's input space, summed in shard order, how the tile is
+/// rounded against it, and GPTQ's options.
 public struct HessianInput: Codable, Sendable, Equatable {
     public var space: HessianSpace
     /// H from each CAPTURE shard of the block, in shard order, with the size and SHA-256 their results stated.
     public var shards: [TaskOutputFile]
+    public var rounding: CalibratedRounding
     public var damping: Double
     public var blockSize: Int
     public var actOrder: Bool
 
-    public init(space: HessianSpace, shards: [TaskOutputFile], damping: Double, blockSize: Int, actOrder: Bool) {
-        self.space = space; self.shards = shards; self.damping = damping; self.blockSize = blockSize; self.actOrder = actOrder
+    public init(space: HessianSpace, shards: [TaskOutputFile], rounding: CalibratedRounding = .gptq, damping: Double, blockSize: Int, actOrder: Bool) {
+        self.space = space; self.shards = shards; self.rounding = rounding
+        self.damping = damping; self.blockSize = blockSize; self.actOrder = actOrder
     }
 }
 

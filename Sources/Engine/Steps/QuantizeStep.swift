@@ -14,7 +14,7 @@ public enum QuantizeStep {
         var x = try source.readRows(spec.tensor, start: spec.rowStart, count: n)
         let rotation = Rotation(layout.rotation)
         x.withUnsafeMutableBufferPointer { rotation.rotateRows($0, rows: n) }
-        let arrays = try spec.hessian.map { try GPTQTile.encode(x, rows: n, layout: layout, hessian: $0, stagingFolder: stagingFolder) }
+        let arrays = try spec.hessian.map { try CalibratedTile.encode(x, rows: n, layout: layout, hessian: $0, stagingFolder: stagingFolder) }
             ?? x.withUnsafeBufferPointer {
                 TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters,
                                  columnImportance: spec.columnImportance)

@@ -77,6 +77,7 @@ extension Uqcit_V2_HessianInput {
         space = Uqcit_V2_HessianSpace(rawValue: HessianSpace.allCases.firstIndex(of: h.space)! + 1)!
         shards = h.shards.map(Uqcit_V2_OutputFile.init)
         damping = h.damping; blockSize = UInt64(h.blockSize); actOrder = h.actOrder
+        diagonalImportance = h.rounding == .diagonalImportance
     }
 }
 
@@ -89,6 +90,7 @@ extension HessianInput {
         guard w.blockSize >= 1 else { throw WireFormatError(f + ".block_size", "0, must be at least 1") }
         self.init(space: HessianSpace.allCases[raw - 1],
                   shards: try w.shards.enumerated().map { (k, s) throws(WireFormatError) in try TaskOutputFile(wire: s, field: "\(f).shards[\(k)]") },
+                  rounding: w.diagonalImportance ? .diagonalImportance : .gptq,
                   damping: w.damping, blockSize: try WireField.int(w.blockSize, f + ".block_size"), actOrder: w.actOrder)
     }
 }

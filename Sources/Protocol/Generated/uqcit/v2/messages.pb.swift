@@ -1135,7 +1135,7 @@ public nonisolated struct Uqcit_V2_QuantizeTask: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-/// GPTQ's input for a calibrated tile: H of the tile's input space is the sum, in the order listed, of one file per
+/// A calibrated tile's input: H of the tile's input space is the sum, in the order listed, of one file per
 /// CAPTURE shard of the block (each a safetensors file with one F64 array "hessian" [columns, columns]); the
 /// fixed order makes the sum's bytes independent of which worker captured which shard.
 public nonisolated struct Uqcit_V2_HessianInput: Sendable {
@@ -1158,6 +1158,10 @@ public nonisolated struct Uqcit_V2_HessianInput: Sendable {
 
   /// Quantize columns by decreasing H_ii with every group's scale fixed beforehand (static groups).
   public var actOrder: Bool = false
+
+  /// False: GPTQ. True: round to nearest with each group's scale searched under the columns' H_ii (an importance
+  /// matrix), the cheap baseline; damping, block_size and act_order then do not apply.
+  public var diagonalImportance: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3116,7 +3120,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Uqcit_V2_HessianInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HessianInput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}space\0\u{1}shards\0\u{1}damping\0\u{3}block_size\0\u{3}act_order\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}space\0\u{1}shards\0\u{1}damping\0\u{3}block_size\0\u{3}act_order\0\u{3}diagonal_importance\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3129,6 +3133,7 @@ nonisolated extension Uqcit_V2_HessianInput: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.damping) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.blockSize) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.actOrder) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.diagonalImportance) }()
       default: break
       }
     }
@@ -3150,6 +3155,9 @@ nonisolated extension Uqcit_V2_HessianInput: SwiftProtobuf.Message, SwiftProtobu
     if self.actOrder != false {
       try visitor.visitSingularBoolField(value: self.actOrder, fieldNumber: 5)
     }
+    if self.diagonalImportance != false {
+      try visitor.visitSingularBoolField(value: self.diagonalImportance, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3159,6 +3167,7 @@ nonisolated extension Uqcit_V2_HessianInput: SwiftProtobuf.Message, SwiftProtobu
     if lhs.damping != rhs.damping {return false}
     if lhs.blockSize != rhs.blockSize {return false}
     if lhs.actOrder != rhs.actOrder {return false}
+    if lhs.diagonalImportance != rhs.diagonalImportance {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
