@@ -44,21 +44,23 @@ let package = Package(
             dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/Protocol"),
         // What the coordinator and its workers share: the job plan, the protocol messages and their conversions,
-        // heartbeat and CURVE settings, stream transfer, log lines.
+        // heartbeat and CURVE settings, stream transfer, log lines (Runtime: a calibrated plan's block shape).
         .target(
             name: "Pipeline",
-            dependencies: ["Engine", "UQCITProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Engine", "UQCITProtocol", "Runtime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Pipeline"),
-        // A worker: the agent on its DEALER socket and the task threads that run the engine's steps.
+        // A worker: the agent on its DEALER socket and the task threads that run the engine's steps (and Runtime's
+        // forward pass for a calibrated job's layer passes).
         .target(
             name: "Worker",
-            dependencies: ["Engine", "Pipeline", "UQCITProtocol"],
+            dependencies: ["Engine", "Pipeline", "Runtime", "UQCITProtocol"],
             path: "Sources/Worker"),
         // The coordinator: scheduling, the broker and its leases, result checks, the journal and the package
-        // assembler, and the embedded job (with in-process workers, hence the Worker dependency).
+        // assembler, and the embedded job (with in-process workers, hence the Worker dependency; Runtime: the
+        // tokenizers of a calibrated job's text).
         .target(
             name: "Coordinator",
-            dependencies: ["Engine", "Pipeline", "Worker", "UQCITProtocol"],
+            dependencies: ["Engine", "Pipeline", "Worker", "Runtime", "UQCITProtocol"],
             path: "Sources/Coordinator"),
         // Forward passes (Llama family, BERT) on OpenBLAS from a checkpoint or straight from a package; validation.
         .target(
@@ -97,7 +99,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline", "Coordinator"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Coordinator", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Commands", "Engine", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Commands", "Engine", "Runtime", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
                     exclude: ["Fixtures"]),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),

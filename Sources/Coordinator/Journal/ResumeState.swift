@@ -35,7 +35,9 @@ struct ResumeState {
                 log("journal record for task \(task) fails validation (\(error)); the task is not done and will run again")
                 continue
             }
-            let folder = plan.assignments[spec.tensorIndex].folder
+            // A layer pass's files are removed with the block that reads them (its own H, the next block's X): once
+            // that block's folder is assembled they are not needed again, before that they must still be staged.
+            let folder = plan.assignments[spec.layerPass.map { plan.calibration!.readerAnchor(of: spec.kind, $0) } ?? spec.tensorIndex].folder
             guard state.assembledFolders[folder] != nil || verify(outcome.outputs, root: out.stagingFolder) else {
                 log("task \(task): its staged output does not match the journal; it will run again")
                 continue
