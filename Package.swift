@@ -1,9 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// `UQCIT_CHECKED=1 swift build --scratch-path .build-checked` builds the numeric targets with -O (every bounds and
-// overflow check on) instead of -Ounchecked, only to measure what the checks cost (benchmarks/checked_cost.sh).
-let numericOptimisation = Context.environment["UQCIT_CHECKED"] != nil ? "-O" : "-Ounchecked"
+// Only the Kernels target (block formats, group quantizers, rotations) is built -Ounchecked: its entry points take
+// buffers whose sizes the callers in Engine checked. Every target that reads files or peers' bytes is built -O, even
+// in a debug build, so a missed check traps instead of reading out of bounds.
+// `UQCIT_CHECKED=1 swift build --scratch-path .build-checked` builds Kernels with -O too, only to measure what the
+// checks would cost there (benchmarks/checked_cost.sh).
+let kernelOptimisation = Context.environment["UQCIT_CHECKED"] != nil ? "-O" : "-Ounchecked"
 
 let package = Package(
     name: "uqcit-compress",
@@ -26,18 +29,22 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
 
-        // Numerics, checkpoint reading, the per-tensor and per-tile steps, and package I/O.
+        // The numeric kernels: ggml block formats, group quantizers and their scale searches, rotations. No I/O.
+        // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps on
+        // (GGMLBlockFormatTests), and the inner loops run at C's speed. Their inputs are checked by their callers.
+        .target(
+            name: "Kernels",
+            path: "Sources/Kernels",
+            swiftSettings: [.unsafeFlags([kernelOptimisation])]),
+        // Checkpoint and package reading and writing, GGUF, the per-tensor and per-tile steps, calibration.
         .target(
             name: "Engine",
             dependencies: [
-                "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "Kernels", "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Engine",
-            // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps
-            // on (GGMLBlockFormatTests). So every reader of files and peers' bytes here validates at entry instead:
-            // safetensors headers and reads, tile arrays (TileCodec.checkArrays), packages, rotation descriptors.
-            swiftSettings: [.unsafeFlags([numericOptimisation])]),
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The wire contract (generated protobuf) and the ZeroMQ transport.
         .target(
             name: "UQCITProtocol",
@@ -67,13 +74,13 @@ let package = Package(
             name: "Runtime",
             dependencies: ["Engine", "COpenBLAS"],
             path: "Sources/Runtime",
-            swiftSettings: [.unsafeFlags([numericOptimisation])]),
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The design's ablations, noise curve and the quality-against-bits report, on real packages.
         .target(
             name: "Validation",
             dependencies: ["Engine", "Pipeline", "Coordinator", "Runtime"],
             path: "Sources/Validation",
-            swiftSettings: [.unsafeFlags([numericOptimisation])]),
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
@@ -94,7 +101,7 @@ let package = Package(
 
         // Paths to the checkout, the shared models and package comparisons, for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "Kernels", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline", "Coordinator"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
