@@ -40,6 +40,7 @@ final class BrokerLoop {
     /// Workers quarantined for invalid results, by routing id and by name: a new Hello does not clear them.
     private var quarantinedPeers: Set<[UInt8]> = []
     private var quarantinedNames: Set<String> = []
+    private(set) var counters = BrokerCounters()
 
     init(router: ZMQSocket, monitor: ZMQMonitor, options: ClusterOptions, wire: JobWire, journal: Journal?, log: ClusterLog) {
         self.router = router; self.monitor = monitor; self.options = options; self.wire = wire; self.journal = journal; self.log = log
@@ -67,8 +68,10 @@ final class BrokerLoop {
                                    streamed.files, Double(streamed.bytes) / 1e6,
                                    streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
                     }
-                    log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
-                               digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
+                    if options.stagedOutputs == .verified {
+                        log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
+                                   digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
+                    }
                     shutdownWorkers("job finished")
                     mailbox.post(.finished)
                     return
@@ -78,6 +81,8 @@ final class BrokerLoop {
                 drainMonitor()
                 for denial in zap?.takeDenials() ?? [] { log("refused \(denial): not in the allowed worker keys") }
                 try drainRouter()
+                // Group commit: the results just journaled reach the disk before anything acts on them.
+                try journal?.syncDeferred()
                 if Date() >= nextHeartbeat {
                     try heartbeatAll()
                     nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
@@ -228,50 +233,67 @@ final class BrokerLoop {
         streamed.chunksSent += w.outbox.chunksSent
         let tasks = w.leases.sorted()
         if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
-        for t in tasks {
-            leases.remove(t)
+        for t in tasks where leases.remove(t, worker: id) {
+            counters.tasksRequeued += 1
             try scheduler.requeue(t)
         }
     }
 
-    private func takeLease(_ id: [UInt8], task: String, attempt: UInt32, kind: String) -> Bool {
-        guard leases.take(task, worker: id, attempt: Int(attempt)) else {
+    /// The holder's lease ends: a result ends the task's other leases too (`finish`), a failure only its own.
+    /// Nil when the report is not the holder's; otherwise the task's leases still running.
+    private func takeLease(_ id: [UInt8], task: String, attempt: UInt32, kind: String, finish: Bool) -> [LeaseTable.Lease]? {
+        let report = finish ? leases.finish(task, worker: id, attempt: Int(attempt)) : leases.release(task, worker: id, attempt: Int(attempt))
+        switch report {
+        case .held(let others):
+            workers[id]!.leases.remove(task)
+            if finish {
+                for o in others { workers[o.worker]?.leases.remove(task) }
+                if !others.isEmpty { counters.backupWins += others[0].attempt < Int(attempt) ? 1 : 0 }
+            }
+            return finish ? [] : others
+        case .superseded:
+            counters.backupResultsIgnored += 1
+            return nil
+        case .notHeld:
             complain(id, "ignoring a late or duplicate \(kind) for task \(LogText.escaped(task)) attempt \(attempt) from \(label(id))")
-            return false
+            return nil
         }
-        workers[id]!.leases.remove(task)
-        return true
     }
 
     private func complete(_ id: [UInt8], _ r: Uqcit_V2_TaskResult) throws {
-        guard takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result") else { return }
-        guard let task = scheduler.runningTask(r.taskID) else { return }
+        guard let task = scheduler.runningTask(r.taskID), leases.holds(r.taskID, worker: id, attempt: Int(r.attempt)) else {
+            _ = takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result", finish: true)
+            return
+        }
         // Nothing a worker says is journaled or applied before it is checked against the leased task, and its
         // files against the staging folder (streamed ones crossed the network; shared ones a worker wrote).
         let outcome: TaskOutcome
         do {
             outcome = try TaskOutcome(wire: r)
             try ResultValidator.check(outcome, against: task)
-            let started = Date()
-            digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
-            digestChecks.files += outcome.outputs.count
-            digestChecks.seconds += Date().timeIntervalSince(started)
+            if options.stagedOutputs == .verified {
+                let started = Date()
+                digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
+                digestChecks.files += outcome.outputs.count
+                digestChecks.seconds += Date().timeIntervalSince(started)
+            }
         } catch {
             refuse(id, task: r.taskID, attempt: r.attempt, reason: "\(error)")
             return
         }
-        try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome))
+        _ = takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result", finish: true)
+        try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome), deferringSync: true)
         try scheduler.complete(outcome)
     }
 
     /// A result that failed validation: logged with its reason and the peer, counted against the worker, and the
     /// task requeued; repeated offences quarantine the worker (it stays connected but gets no more tasks).
     private func refuse(_ id: [UInt8], task: String, attempt: UInt32, reason: String) {
-        guard var w = workers[id] else { return }
+        guard let others = takeLease(id, task: task, attempt: attempt, kind: "result", finish: false), var w = workers[id] else { return }
         w.invalidResults += 1
         complain(id, "refused the result of task \(task) attempt \(attempt) from \(label(id)): \(reason); "
-                 + "task requeued (\(w.invalidResults) invalid result(s) from this worker)")
-        scheduler.putBack(task)
+                 + (others.isEmpty ? "task requeued" : "its other lease runs on") + " (\(w.invalidResults) invalid result(s) from this worker)")
+        if others.isEmpty { scheduler.putBack(task) }
         if w.invalidResults >= options.maxInvalidResults && !w.quarantined {
             w.quarantined = true
             quarantinedPeers.insert(id)
@@ -282,8 +304,9 @@ final class BrokerLoop {
     }
 
     private func failed(_ id: [UInt8], _ f: Uqcit_V2_TaskFailed) throws {
-        guard takeLease(id, task: f.taskID, attempt: f.attempt, kind: "failure") else { return }
+        guard let others = takeLease(id, task: f.taskID, attempt: f.attempt, kind: "failure", finish: false) else { return }
         log("task \(f.taskID) attempt \(f.attempt) failed on \(label(id)): \(LogText.escaped(f.reason))")
+        guard others.isEmpty else { return }
         try scheduler.fail(f.taskID, reason: LogText.escaped(f.reason) + " (on worker \(workers[id]!.name))", retryable: f.retryable)
     }
 
@@ -291,21 +314,39 @@ final class BrokerLoop {
         for id in order {
             while let w = workers[id], !w.quarantined, w.credits > 0, let (task, attempt) = scheduler.next() {
                 leases.grant(task.id, to: id, attempt: attempt, deadline: Date().addingTimeInterval(options.leaseDeadlines.seconds(for: task)))
-                workers[id]!.leases.insert(task.id)
-                workers[id]!.credits -= 1
-                if options.storage == .stream && task.kind == .compensate {
-                    // The low-rank step reads the tensor's tiles: they travel down to the worker first.
-                    for k in 0..<scheduler.plan.tileCount(task.tensorIndex) {
-                        let name = StagingNames.tile(task.tensorIndex, k)
-                        workers[id]!.outbox.enqueue(.file(taskID: task.id, attempt: UInt32(attempt), name: name,
-                                                          path: wire.stagingDir + "/" + name, removeAfter: false))
-                    }
-                }
-                workers[id]!.outbox.enqueue(.message(Messages.assignment(wire.jobID, task, attempt: attempt)))
-                try journal?.append(.lease(task: task.id, attempt: attempt, worker: w.name))
-                try pump(id)
+                try send(task, attempt: attempt, to: id)
             }
         }
+        if options.backupTasks && scheduler.readyCount == 0 { try dispatchBackups() }
+    }
+
+    /// Nothing is ready and workers have free credits: each gets a backup lease of the oldest task still running
+    /// elsewhere. Stops at the first worker for which there is none (all are backed up or on that worker).
+    private func dispatchBackups() throws {
+        for id in order {
+            guard let w = workers[id], !w.quarantined, w.credits > 0 else { continue }
+            guard let taskID = leases.backupCandidate(notOn: id), let task = scheduler.runningTask(taskID),
+                  let attempt = scheduler.backupAttempt(taskID) else { return }
+            leases.grantBackup(taskID, to: id, attempt: attempt, deadline: Date().addingTimeInterval(options.leaseDeadlines.seconds(for: task)))
+            counters.backupLeases += 1
+            try send(task, attempt: attempt, to: id)
+        }
+    }
+
+    private func send(_ task: TaskSpec, attempt: Int, to id: [UInt8]) throws {
+        workers[id]!.leases.insert(task.id)
+        workers[id]!.credits -= 1
+        if options.storage == .stream && task.kind == .compensate {
+            // The low-rank step reads the tensor's tiles: they travel down to the worker first.
+            for k in 0..<scheduler.plan.tileCount(task.tensorIndex) {
+                let name = StagingNames.tile(task.tensorIndex, k)
+                workers[id]!.outbox.enqueue(.file(taskID: task.id, attempt: UInt32(attempt), name: name,
+                                                  path: wire.stagingDir + "/" + name, removeAfter: false))
+            }
+        }
+        workers[id]!.outbox.enqueue(.message(Messages.assignment(wire.jobID, task, attempt: attempt)))
+        try journal?.append(.lease(task: task.id, attempt: attempt, worker: workers[id]!.name))
+        try pump(id)
     }
 
     private func pump(_ id: [UInt8]) throws {
@@ -346,6 +387,7 @@ final class BrokerLoop {
         let now = Date()
         for id in order {
             guard let w = workers[id], now.timeIntervalSince(w.lastHeard) > heartbeat.silence else { continue }
+            counters.silenceDeath(at: now)
             try drop(id, reason: String(format: "silent for %.1f s (%d heartbeats missed): declared dead", now.timeIntervalSince(w.lastHeard), heartbeat.liveness))
         }
     }
@@ -353,10 +395,12 @@ final class BrokerLoop {
     /// Leases past their deadline: the task goes back to the queue for another worker (the holder's thread is
     /// presumably stuck, so its credit is not returned), and whatever the holder sends for it later is ignored.
     private func expireLeases() throws {
-        for (task, lease) in leases.expire(at: Date()) {
+        for (task, lease, othersRemain) in leases.expire(at: Date()) {
             workers[lease.worker]?.leases.remove(task)
             let who = workers[lease.worker].map { "worker \($0.name) (\($0.address))" } ?? "a departed worker"
-            log("lease of task \(task) attempt \(lease.attempt) on \(who) passed its deadline; requeued")
+            log("lease of task \(task) attempt \(lease.attempt) on \(who) passed its deadline; " + (othersRemain ? "its other lease runs on" : "requeued"))
+            guard !othersRemain else { continue }
+            counters.tasksRequeued += 1
             try scheduler.requeue(task, reason: "its lease on \(who) passed its deadline")
         }
     }
