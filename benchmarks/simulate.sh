@@ -41,12 +41,11 @@ row = {"run": label, "exit": rc, "wall_s": secs(t.get("Elapsed (wall clock) time
        "max_rss_kb": int(t.get("Maximum resident set size (kbytes)", 0))}
 try:
     s = json.load(open(summary))
-    s.pop("package", None) and None
+    package = s.pop("package")
     row.update(s)
-    row["package_sha256"] = json.load(open(summary))["package"]["sha256"]
-    row["package_bytes"] = json.load(open(summary))["package"]["bytes"]
-except Exception:
-    pass
+    row["package_bytes"], row["package_sha256"] = package["bytes"], package["sha256"]
+except (OSError, ValueError, KeyError):
+    pass   # a run the script SIGKILLed on purpose (--crash-at) prints no summary
 print(json.dumps(row), flush=True)
 PY
 }

@@ -30,7 +30,7 @@ final class BrokerLoop {
     private var scheduler: JobScheduler!
     private var workers: [[UInt8]: WorkerSession] = [:]
     private var order: [[UInt8]] = []                       // join order: tasks go round-robin in this order
-    private var leases = LeaseTable()
+    private lazy var leases = LeaseTable(backups: options.backupTasks)
     private var addresses = PeerAddresses()
     private var lastWaitingNotice = Date.distantPast
     private var complaints = ComplaintLimiter()
@@ -80,14 +80,16 @@ final class BrokerLoop {
                 _ = try poller.readable(timeoutMs: Int32(wait * 1000))
                 drainMonitor()
                 for denial in zap?.takeDenials() ?? [] { log("refused \(denial): not in the allowed worker keys") }
-                try drainRouter()
+                let drained = try drainRouter()
                 // Group commit: the results just journaled reach the disk before anything acts on them.
                 try journal?.syncDeferred()
                 if Date() >= nextHeartbeat {
                     try heartbeatAll()
                     nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
                 }
-                try expireSilentWorkers()
+                // After a stall of this thread (a slow fsync), peers' heartbeats wait unread in the queue: only an
+                // empty queue says who is silent.
+                if drained { try expireSilentWorkers() }
                 try expireLeases()
                 try dispatch()
                 noticeIfWaiting()
@@ -114,11 +116,13 @@ final class BrokerLoop {
         }
     }
 
-    private func drainRouter() throws {
+    /// Handles what the router holds, up to 1024 messages a turn; true when it emptied the queue.
+    private func drainRouter() throws -> Bool {
         for _ in 0..<1024 {
-            guard let frames = try router.receive(timeoutMs: 0) else { return }
+            guard let frames = try router.receive(timeoutMs: 0) else { return true }
             try handle(frames)
         }
+        return false
     }
 
     private func label(_ id: [UInt8]) -> String {

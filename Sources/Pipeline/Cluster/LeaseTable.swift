@@ -51,6 +51,8 @@ struct LeaseTable {
         case notHeld
     }
 
+    /// Whether backup leases are handed out: only then is `grantOrder` kept.
+    let backups: Bool
     /// Per task, its primary lease then its backup, if any.
     private var leases: [String: [Lease]] = [:]
     /// Primary leases in the order granted: the oldest still running is the first to get a backup.
@@ -61,9 +63,11 @@ struct LeaseTable {
     /// No lease expires before this (a lower bound, refreshed by `expire`): most turns of the loop skip the scan.
     private var earliestDeadline = Date.distantFuture
 
+    init(backups: Bool = false) { self.backups = backups }
+
     mutating func grant(_ task: String, to worker: [UInt8], attempt: Int, deadline: Date) {
         leases[task] = [Lease(worker: worker, attempt: attempt, deadline: deadline)]
-        grantOrder.append((task, attempt))
+        if backups { grantOrder.append((task, attempt)) }
         earliestDeadline = min(earliestDeadline, deadline)
     }
 

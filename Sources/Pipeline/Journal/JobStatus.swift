@@ -18,6 +18,8 @@ public struct JobStatus: Codable, Sendable {
 
     public var tasks: Int
     public var done: Int
+    /// DONE records in the journal: more than `done` means a finished task ran again and was journaled twice.
+    public var doneRecords: Int
     /// Leased and not (yet) done: running if the coordinator is alive.
     public var leased: Int
     public var left: Int
@@ -68,6 +70,7 @@ public struct JobStatus: Codable, Sendable {
         var tasks = 0, sessions = 0, folders = Set<String>(), complete = false, skipped: [Int] = []
         var leases: [String: [(attempt: Int, worker: String)]] = [:]
         var doneTasks: [String: (attempt: Int, worker: String)] = [:]
+        var doneRecords = 0
         var workers: [String: WorkerSeen] = [:]
         var workerOrder: [String] = []
 
@@ -86,6 +89,7 @@ public struct JobStatus: Codable, Sendable {
         }
 
         mutating func done(_ t: String, attempt a: Int, worker w: String) {
+            doneRecords += 1
             if doneTasks[t] == nil { workers[w]?.tasksDone += 1 }
             doneTasks[t] = doneTasks[t] ?? (a, w)
         }
@@ -95,7 +99,7 @@ public struct JobStatus: Codable, Sendable {
             let retried = leases.filter { $0.value.count > 1 }.keys.sorted().map { t in
                 TaskAttempts(task: t, attempts: leases[t]!.count, doneOnAttempt: doneTasks[t]?.attempt, workers: leases[t]!.map(\.worker))
             }
-            return JobStatus(tasks: tasks, done: doneTasks.count, leased: complete ? 0 : leasedOnly, left: tasks - doneTasks.count,
+            return JobStatus(tasks: tasks, done: doneTasks.count, doneRecords: doneRecords, leased: complete ? 0 : leasedOnly, left: tasks - doneTasks.count,
                              foldersAssembled: folders.count, sessions: sessions, skippedOnResume: skipped, complete: complete,
                              retried: retried, workers: workerOrder.map { workers[$0]! }, tornTailBytes: tornTailBytes)
         }
@@ -104,6 +108,7 @@ public struct JobStatus: Codable, Sendable {
     public var text: String {
         var lines = [complete ? "job complete" : "job in progress (or stopped)"]
         lines.append("tasks: \(done) done, \(leased) leased (running if the coordinator is alive), \(left) left, \(tasks) planned")
+        if doneRecords > done { lines.append("journal: \(doneRecords) DONE records for \(done) tasks: \(doneRecords - done) finished task(s) ran again") }
         lines.append("folders assembled: \(foldersAssembled); coordinator sessions: \(sessions)"
                      + (skippedOnResume.isEmpty ? "" : "; tasks skipped on resume: " + skippedOnResume.map(String.init).joined(separator: ", ")))
         if !retried.isEmpty {

@@ -65,6 +65,9 @@ final class SimulatedFarm: @unchecked Sendable {
 
     private enum State { case live, silent, finished }
 
+    /// The shortest time between two turns of a poller thread's loop: results leave up to this late.
+    static let turnSeconds = 0.002
+
     private struct Worker {
         let name: String
         let socket: ZMQSocket
@@ -73,6 +76,8 @@ final class SimulatedFarm: @unchecked Sendable {
         var state = State.live
         var jobID = ""
         var welcomed = false
+        /// Welcomed once: later Rejects answer messages sent before the new Hello, and are ignored.
+        var rejoining = false
         var heartbeat = HeartbeatSettings()
         var nextHeartbeat = 0.0
         var running: (taskID: String, reply: [UInt8], due: Double)?
@@ -98,17 +103,17 @@ final class SimulatedFarm: @unchecked Sendable {
             log("simulated farm: cannot connect its workers: \(error)")
             return report
         }
-        for k in workers.indices {
-            var hello = Uqcit_V2_Hello()
-            hello.workerName = workers[k].name
-            hello.threads = 1
-            hello.backends = ["simulated"]
-            send(k, Messages.envelope("", .hello(hello)))
-        }
+        for k in workers.indices { send(k, hello(workers[k].name)) }
         var active = Array(workers.indices)
         var poller = ZMQPoller(active.map { workers[$0].socket })
         var killed = false
+        var lastTurn = -Double.infinity
         while !stop() {
+            // At most one turn per `turnSeconds`: a turn costs a poll over hundreds of sockets, and turns as fast as
+            // messages arrive would starve the coordinator of the cores it shares with the farm.
+            let gap = now() - lastTurn
+            if gap < turnSeconds { Thread.sleep(forTimeInterval: turnSeconds - gap) }
+            lastTurn = now()
             var changed = false
             if !killed, let at = model.killAtSeconds, now() >= at {
                 killed = true
@@ -168,12 +173,21 @@ final class SimulatedFarm: @unchecked Sendable {
         return report
     }
 
+    private static func hello(_ name: String) -> [UInt8] {
+        var hello = Uqcit_V2_Hello()
+        hello.workerName = name
+        hello.threads = 1
+        hello.backends = ["simulated"]
+        return Messages.envelope("", .hello(hello))
+    }
+
     /// Applies a message from the broker to `w`; returns the messages to send back.
     private static func handle(_ envelope: Uqcit_V2_Envelope, _ w: inout Worker, model: FarmModel, at now: Double,
                                log: ClusterLog) -> [[UInt8]] {
         switch envelope.body {
         case .welcome(let welcome) where !w.welcomed:
             w.welcomed = true
+            w.rejoining = false
             w.jobID = envelope.jobID
             w.heartbeat = (try? HeartbeatSettings(intervalMs: Int(welcome.heartbeatIntervalMs),
                                                   liveness: Int(welcome.heartbeatLiveness)).validated()) ?? HeartbeatSettings()
@@ -190,6 +204,15 @@ final class SimulatedFarm: @unchecked Sendable {
             let seconds = model.nominalSeconds(task)
             let reply = Messages.result(w.jobID, SimulatedOutcome.make(task, seconds: seconds), attempt: a.attempt)
             w.running = (task.id, reply, now + seconds * w.slowdown)
+        case .reject(let r) where w.welcomed:
+            // The broker declared this worker dead or restarted: a real worker reconnects with a new Hello.
+            log("\(w.name): \(r.reason); saying Hello again")
+            w.welcomed = false
+            w.rejoining = true
+            w.running = nil
+            return [hello(w.name)]
+        case .reject where w.rejoining:
+            break
         case .reject(let r):
             log("\(w.name): the coordinator rejected it: \(r.reason)")
             w.state = .finished
