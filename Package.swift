@@ -1,13 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// `UQCIT_CHECKED=1 swift build --scratch-path .build-checked` builds the numeric targets with -O (every bounds and
+// overflow check on) instead of -Ounchecked, only to measure what the checks cost (benchmarks/checked_cost.sh).
+let numericOptimisation = Context.environment["UQCIT_CHECKED"] != nil ? "-O" : "-Ounchecked"
+
 let package = Package(
     name: "uqcit-compress",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "coordinator", targets: ["coordinator"]),
-        .executable(name: "worker", targets: ["worker"]),
-        .executable(name: "uqcit", targets: ["uqcit"]),
+        .executable(name: "coordinator", targets: ["CoordinatorMain"]),
+        .executable(name: "worker", targets: ["WorkerMain"]),
+        .executable(name: "uqcit", targets: ["UQCITMain"]),
         .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
@@ -33,44 +37,56 @@ let package = Package(
             // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps
             // on (GGMLBlockFormatTests). So every reader of files and peers' bytes here validates at entry instead:
             // safetensors headers and reads, tile arrays (TileCodec.checkArrays), packages, rotation descriptors.
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags([numericOptimisation])]),
         // The wire contract (generated protobuf) and the ZeroMQ transport.
         .target(
             name: "UQCITProtocol",
             dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/Protocol"),
-        // Planning, scheduling, executors and the package assembler: the job itself.
+        // What the coordinator and its workers share: the job plan, the protocol messages and their conversions,
+        // heartbeat and CURVE settings, stream transfer, log lines.
         .target(
             name: "Pipeline",
             dependencies: ["Engine", "UQCITProtocol", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Pipeline"),
+        // A worker: the agent on its DEALER socket and the task threads that run the engine's steps.
+        .target(
+            name: "Worker",
+            dependencies: ["Engine", "Pipeline", "UQCITProtocol"],
+            path: "Sources/Worker"),
+        // The coordinator: scheduling, the broker and its leases, result checks, the journal and the package
+        // assembler, and the embedded job (with in-process workers, hence the Worker dependency).
+        .target(
+            name: "Coordinator",
+            dependencies: ["Engine", "Pipeline", "Worker", "UQCITProtocol"],
+            path: "Sources/Coordinator"),
         // Forward passes (Llama family, BERT) on OpenBLAS from a checkpoint or straight from a package; validation.
         .target(
             name: "Runtime",
             dependencies: ["Engine", "COpenBLAS"],
             path: "Sources/Runtime",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags([numericOptimisation])]),
         // The design's ablations, noise curve and the quality-against-bits report, on real packages.
         .target(
             name: "Validation",
-            dependencies: ["Engine", "Pipeline", "Runtime"],
+            dependencies: ["Engine", "Pipeline", "Coordinator", "Runtime"],
             path: "Sources/Validation",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+            swiftSettings: [.unsafeFlags([numericOptimisation])]),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
-            dependencies: ["Engine", "Pipeline", "Runtime", "Validation", "UQCITProtocol",
+            dependencies: ["Engine", "Pipeline", "Coordinator", "Worker", "Runtime", "Validation", "UQCITProtocol",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams")],
             path: "Sources/Commands"),
 
-        .executableTarget(name: "coordinator", dependencies: ["Commands"], path: "Sources/Coordinator"),
-        .executableTarget(name: "worker", dependencies: ["Commands"], path: "Sources/Worker"),
-        .executableTarget(name: "uqcit", dependencies: ["Commands"], path: "Sources/UQCIT"),
+        .executableTarget(name: "CoordinatorMain", dependencies: ["Commands"], path: "Sources/CoordinatorMain"),
+        .executableTarget(name: "WorkerMain", dependencies: ["Commands"], path: "Sources/WorkerMain"),
+        .executableTarget(name: "UQCITMain", dependencies: ["Commands"], path: "Sources/UQCITMain"),
 
         // The fuzz targets' entry points, shared by the libFuzzer binary (Fuzz/) and the corpus replay tests.
         .target(
             name: "FuzzEntryPoints",
-            dependencies: ["Engine", "Pipeline", "UQCITProtocol"],
+            dependencies: ["Engine", "Pipeline", "Coordinator", "UQCITProtocol"],
             path: "Sources/FuzzEntryPoints",
             resources: [.copy("Resources/uqcit_metadata.json")]),
 
@@ -78,13 +94,13 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
-        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline"], path: "Tests/RuntimeTests",
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline", "Coordinator"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Commands", "Engine", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
+        .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Coordinator", "Engine"], path: "Tests/ValidationTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Commands", "Engine", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
                     exclude: ["Fixtures"]),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
-        .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
+        .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),
     ]
 )
 

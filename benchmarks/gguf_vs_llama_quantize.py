@@ -6,9 +6,14 @@ eval.txt (12,288 tokens, about half of it) and 128 of tiny-llama's (65,536 bytes
 Sources: SmolLM2-135M-Instruct (its Q4_1 GGUF; llama-quantize needs --allow-requantize) on its eval.txt, and
 tiny-llama-bytes (ours from the HF folder; the peer's from the same bf16 weights as F32 GGUF, made by
 scripts/tiny_llama_to_gguf.py) on its eval.txt, whose byte vocabulary makes llama.cpp's tokens its bytes.
-Needs scripts/llama-cpp.sh and a built tree (swift build). Writes out/bench/gguf-vs-llama-quantize.{json,md}.
+Needs scripts/llama-cpp.sh and a built tree (swift build). Writes out/bench/gguf-vs-llama-quantize{,-imatrix}.{json,md}.
 
-  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama]
+With --imatrix both sides get the same importance matrix: llama-imatrix (llama.cpp's own) computes it on the peer's
+source from a calibration text disjoint from the eval text (scripts/calibration_text.py: training-domain Python for
+tiny-llama, Python's language reference for SmolLM2), then `llama-quantize --imatrix` and our
+`coordinator start --imatrix` use that one file. The rows then also show llama-quantize without it.
+
+  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama] [--imatrix]
 """
 import argparse
 import json
@@ -29,10 +34,10 @@ OUT = os.path.join(ROOT, "out", "bench")
 MODELS = {
     "smollm2": {"ours_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
                 "peer_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True, "chunks": 24},
+                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True, "chunks": 24, "imatrix_chunks": 32},
     "tiny-llama": {"ours_source": os.path.join(SHARED, "tiny-llama-bytes"),
                    "peer_source": os.path.join(ROOT, "out", "peers", "tiny-llama", "F32.gguf"),
-                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False, "chunks": 128},
+                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False, "chunks": 128, "imatrix_chunks": 128},
 }
 
 
@@ -50,31 +55,44 @@ def parameters(path):
 
 def perplexity(model, text, chunks):
     # Into a file, not a pipe: llama.cpp's logger thread can lose its last lines (the estimate) on a pipe at exit.
+    # A log newer than its model is that model's measurement: reused.
     log = model + ".perplexity.log"
-    with open(log, "w") as f:
-        subprocess.run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512",
-                        "--chunks", str(chunks)], stdout=f, stderr=subprocess.STDOUT, check=True)
+    if not (os.path.exists(log) and os.path.getmtime(log) > os.path.getmtime(model) and "Final estimate" in open(log).read()):
+        with open(log, "w") as f:
+            subprocess.run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512",
+                            "--chunks", str(chunks)], stdout=f, stderr=subprocess.STDOUT, check=True)
     m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", open(log).read())
     if not m:
         raise RuntimeError(f"llama-perplexity printed no estimate for {model}: see {log}")
     return float(m.group(1)), float(m.group(2))
 
 
-def ours(model, mix, spec, work):
-    pkg, out = os.path.join(work, f"ours-{mix}"), os.path.join(work, f"ours-{mix}.gguf")
+def importance_matrix(model, spec, work):
+    """llama-imatrix's matrix for the peer's source, from the model's calibration text (512-token chunks)."""
+    text, out = os.path.join(work, "calibration.txt"), os.path.join(work, "imatrix.gguf")
+    if not os.path.exists(out):
+        run([sys.executable, os.path.join(ROOT, "scripts", "calibration_text.py"), model, text])
+        run([os.path.join(BIN, "llama-imatrix"), "-m", spec["peer_source"], "-f", text, "-o", out, "-c", "512", "-t", "2",
+             "--chunks", str(spec["imatrix_chunks"])])
+    return out
+
+
+def ours(model, mix, spec, work, imatrix):
+    tag = f"{mix}-imatrix" if imatrix else mix
+    pkg, out = os.path.join(work, f"ours-{tag}"), os.path.join(work, f"ours-{tag}.gguf")
     if not os.path.exists(out):
         subprocess.run(["rm", "-rf", pkg], check=True)
         run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", "gguf-" + mix.lower(),
-             "--out", pkg, "--workers", "2"])
+             "--out", pkg, "--workers", "2"] + (["--imatrix", imatrix] if imatrix else []))
         run([os.path.join(SWIFT_BIN, "uqcit"), "export", pkg, "--format", "gguf", "--out", out])
     return out
 
 
-def peer(model, mix, spec, work):
-    out = os.path.join(work, f"llama-quantize-{mix}.gguf")
+def peer(model, mix, spec, work, imatrix):
+    out = os.path.join(work, f"llama-quantize-{mix}-imatrix.gguf" if imatrix else f"llama-quantize-{mix}.gguf")
     if not os.path.exists(out):
         cmd = [os.path.join(BIN, "llama-quantize")] + (["--allow-requantize"] if spec["requantize"] else [])
-        run(cmd + [spec["peer_source"], out, mix])
+        run(cmd + (["--imatrix", imatrix] if imatrix else []) + [spec["peer_source"], out, mix])
     return out
 
 
@@ -82,6 +100,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mixes", default="Q4_K_M,IQ4_XS,Q3_K_M,Q2_K")
     ap.add_argument("--models", default="smollm2,tiny-llama")
+    ap.add_argument("--imatrix", action="store_true", help="both sides weighted by the same llama-imatrix matrix")
     args = ap.parse_args()
     if not os.path.exists(MODELS["tiny-llama"]["peer_source"]):
         run([sys.executable, os.path.join(ROOT, "scripts", "tiny_llama_to_gguf.py")])
@@ -92,13 +111,16 @@ def main():
         os.makedirs(work, exist_ok=True)
         base, base_se = perplexity(spec["peer_source"], spec["eval"], spec["chunks"])
         print(f"{model}: source ppl {base:.4f} +/- {base_se:.4f}", file=sys.stderr)
+        imatrix = importance_matrix(model, spec, work) if args.imatrix else None
         for mix in args.mixes.split(","):
             t0 = time.time()
-            a, b = ours(model, mix, spec, work), peer(model, mix, spec, work)
+            a, b = ours(model, mix, spec, work, imatrix), peer(model, mix, spec, work, imatrix)
             row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
                    "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
             row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"], spec["chunks"])
             row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"], spec["chunks"])
+            if imatrix:
+                row["peer_plain_ppl"], row["peer_plain_se"] = perplexity(peer(model, mix, spec, work, None), spec["eval"], spec["chunks"])
             row["windows"] = spec["chunks"]
             row["bytes_ratio"] = row["ours_bytes"] / row["peer_bytes"]
             row["ours_bpw"] = 8 * row["ours_bytes"] / row["parameters"]
@@ -106,15 +128,19 @@ def main():
             results.append(row)
             print(f"{model} {mix}: ours {row['ours_ppl']:.4f} ({row['ours_bpw']:.3f} bpw), llama-quantize {row['peer_ppl']:.4f} "
                   f"({row['peer_bpw']:.3f} bpw), {time.time() - t0:.0f} s", file=sys.stderr)
-    with open(os.path.join(OUT, "gguf-vs-llama-quantize.json"), "w") as f:
+    name = "gguf-vs-llama-quantize" + ("-imatrix" if args.imatrix else "")
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(results, f, indent=1)
-    lines = ["| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours | ppl llama-quantize | source ppl | change vs source ours / llama-quantize |",
-             "|---|---|---|---|---|---|---|---|"]
+    both = " (both with the imatrix)" if args.imatrix else ""
+    lines = [f"| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours{both} | ppl llama-quantize{both} | source ppl | "
+             "change vs source ours / llama-quantize |" + (" ppl llama-quantize without imatrix |" if args.imatrix else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|" if args.imatrix else "")]
     for r in results:
         lines.append(f"| {r['model']} | {r['mix']} | {r['ours_bpw']:.3f} / {r['peer_bpw']:.3f} | {r['bytes_ratio']:.4f} | "
                      f"{r['ours_ppl']:.4f} ± {r['ours_se']:.4f} | {r['peer_ppl']:.4f} ± {r['peer_se']:.4f} | {r['source_ppl']:.4f} | "
-                     f"{100 * (r['ours_ppl'] / r['source_ppl'] - 1):+.2f}% / {100 * (r['peer_ppl'] / r['source_ppl'] - 1):+.2f}% |")
-    open(os.path.join(OUT, "gguf-vs-llama-quantize.md"), "w").write("\n".join(lines) + "\n")
+                     f"{100 * (r['ours_ppl'] / r['source_ppl'] - 1):+.2f}% / {100 * (r['peer_ppl'] / r['source_ppl'] - 1):+.2f}% |"
+                     + (f" {r['peer_plain_ppl']:.4f} ± {r['peer_plain_se']:.4f} |" if args.imatrix else ""))
+    open(os.path.join(OUT, name + ".md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the peer we measure GGUF export against: llama.cpp's llama-quantize and llama-perplexity.
+# Builds the peer we measure GGUF export against: llama.cpp's llama-quantize, llama-perplexity and llama-imatrix.
 # PyPI is the only source host this machine reaches, so the llama.cpp sources come from the
 # llama-cpp-python sdist, which vendors them under vendor/llama.cpp. Never run in CI.
 # Idempotent: each step (download, extract, configure, build) is skipped when its result exists.
@@ -15,9 +15,9 @@ SDIST="$PEERS/llama_cpp_python-$VERSION.tar.gz"
 SRC="$PEERS/llama_cpp_python-$VERSION/vendor/llama.cpp"
 BUILD="$PEERS/build-$VERSION"
 BIN="$PEERS/bin"
-TARGETS=(llama-quantize llama-perplexity)
+TARGETS=(llama-quantize llama-perplexity llama-imatrix)
 
-if [[ -x "$BIN/llama-quantize" && -x "$BIN/llama-perplexity" && -f "$BIN/VERSION" && $(cat "$BIN/VERSION") == "$VERSION" ]]; then
+if [[ -x "$BIN/llama-quantize" && -x "$BIN/llama-perplexity" && -x "$BIN/llama-imatrix" && -f "$BIN/VERSION" && $(cat "$BIN/VERSION") == "$VERSION" ]]; then
     echo "llama.cpp tools (llama-cpp-python $VERSION sdist) already built in $BIN"
     exit 0
 fi
@@ -42,7 +42,7 @@ fi
 
 if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
     echo "configuring llama.cpp in $BUILD"
-    # Only the two tools: no tests, examples or server; static libraries so the binaries stand alone;
+    # Only the tools: no tests, examples or server; static libraries so the binaries stand alone;
     # native CPU code paths because the peer is timed on this machine.
     cmake -S "$SRC" -B "$BUILD" \
         -DCMAKE_BUILD_TYPE=Release \

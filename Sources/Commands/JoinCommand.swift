@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Engine
 import Pipeline
+import Worker
 import UQCITProtocol
 
 /// `worker join HOST:PORT`: serve a coordinator until it says the job is done.

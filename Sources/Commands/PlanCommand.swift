@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Coordinator
 import Pipeline
 
 /// `coordinator plan`: what a job would be, from headers alone, and what planning it costs the coordinator.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Engine
 import Pipeline
+import Coordinator
 
 /// `coordinator simulate`: a whole job through the real coordinator with simulated workers (see README).
 struct SimulateCommand: ParsableCommand {

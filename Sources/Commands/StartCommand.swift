@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Coordinator
 import Pipeline
 import Validation
 
@@ -28,6 +29,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "A worker public key file, or a folder of *.key files, allowed to connect (repeatable).") var allow: [String] = []
     @Option(help: "shared (workers see the output folder) or stream (outputs travel as chunks; default shared).") var storage: String?
     @Option(help: "When the job is done, stream the package into this GGUF file (gguf-* profiles); run again to redo it after a crash.") var gguf: String?
+    @Option(help: "An importance matrix from llama-imatrix (GGUF): weights the ggml searches of gguf-* profiles, as llama-quantize --imatrix does.") var imatrix: String?
     @Flag(help: "Allow plain TCP on addresses other than loopback (no authentication, no encryption).") var insecure = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
@@ -70,7 +72,8 @@ struct StartCommand: ParsableCommand {
             }
             if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(outPath)") }
             let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
-                                                      progress: !quiet, cluster: cluster, allocation: allocation))
+                                                      progress: !quiet, cluster: cluster, allocation: allocation,
+                                                      importanceMatrix: try imatrix.map { path throws in try ImportanceMatrix(path: path) }))
             if let gguf {
                 let g = try GGUFExporter.export(try PackageReader(path: outPath), to: gguf)
                 if !quiet { stderr(String(format: "[uqcit] GGUF %@: %d tensors, %.3f bits per weight, sha256 %@", gguf, g.tensors, g.bitsPerWeight, g.sha256)) }

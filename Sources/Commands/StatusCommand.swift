@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
-import Pipeline
+import Coordinator
 
 /// `coordinator status`: a job's state from its journal, whether the coordinator runs or not.
 struct StatusCommand: ParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
-import Pipeline
+import Coordinator
 
 func stderr(_ s: String) {
     FileHandle.standardError.write((s + "\n").data(using: .utf8)!)

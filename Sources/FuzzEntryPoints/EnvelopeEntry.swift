@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Coordinator
 import Pipeline
 import UQCITProtocol
 

@@ -1,4 +1,4 @@
-import Pipeline
+import Coordinator
 
 /// A job journal: the input read as a journal file, and again framed as one record with a correct length and
 /// CRC so that the record decoder sees it (random bytes almost never pass the CRC).

@@ -8,12 +8,15 @@ public struct JobPlan: Codable, Sendable {
     public var config: [UInt8]
     public var assignments: [TensorAssignment]
     public var tileRows: [Int]          // per tensor
+    /// Per quantized tensor (HF name), the mean square activation of each input column from an importance
+    /// matrix (`--imatrix`): the ggml searches weight their fits with it. Empty without one.
+    public var columnImportance: [String: [Float]] = [:]
 
     public init(checkpoint: Checkpoint, profile: Profile, layers: ClosedRange<Int>? = nil) throws {
         try self.init(source: checkpoint, profile: profile, layers: layers)
     }
 
-    public init(source: ModelSource, profile: Profile, layers: ClosedRange<Int>? = nil) throws {
+    public init(source: ModelSource, profile: Profile, layers: ClosedRange<Int>? = nil, importance: ImportanceMatrix? = nil) throws {
         let classifier = try LayerClassifier(profile: profile, config: source.config)
         sourceFolder = source.location
         sourceFingerprint = source.fingerprint()
@@ -39,6 +42,14 @@ public struct JobPlan: Codable, Sendable {
         }
         for a in list where a.isQuantized && !a.tensor.entry.dtype.isSupportedFloat {
             throw CheckpointError.unsupportedDType(file: source.location + "/" + a.tensor.shard, tensor: a.tensor.name, dtype: a.tensor.entry.dtype.rawValue)
+        }
+        if let importance {
+            guard profile.ggufMix != nil else {
+                throw JobError.invalid("an importance matrix (\(importance.path)) weights the ggml searches: it needs a GGUF profile (gguf-*), not \(profile.name)")
+            }
+            let names = GGUFLlamaNames(try LlamaHyperParameters(config: source.config, file: source.location))
+            columnImportance = try importance.columnImportance(
+                hfNames: list.filter(\.isQuantized).map { ($0.name, $0.tensor.entry.columns) }, names: names)
         }
         assignments = list
         tileRows = list.map { Self.tileRows(columns: $0.tensor.entry.columns, rows: $0.tensor.entry.rows, tileElements: profile.tileElements) }
@@ -110,7 +121,8 @@ public struct JobPlan: Codable, Sendable {
         let a = assignments[i]
         let start = tile * tileRows[i]
         return QuantizeSpec(tensor: a.tensor, policy: a.policy!, granularity: profile.granularity, analysis: analysis,
-                            rowStart: start, rowCount: min(tileRows[i], a.tensor.entry.rows - start))
+                            rowStart: start, rowCount: min(tileRows[i], a.tensor.entry.rows - start),
+                            columnImportance: columnImportance[a.name])
     }
 
     public func layout(_ i: Int, analysis: AnalysisResult) -> QuantizedTensorLayout {

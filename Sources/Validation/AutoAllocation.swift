@@ -1,6 +1,6 @@
 import Foundation
 import Engine
-import Pipeline
+import Coordinator
 
 /// The `auto` profile's allocation for one model: output sensitivity per role measured up front with the runtime
 /// (when it runs this architecture), then the budget allocation that the job makes once its MEASURE tasks are in.

@@ -53,6 +53,32 @@ public enum ThroughputBench {
         }))
         let tile = x.withUnsafeBufferPointer { GroupQuantizer.quantize($0, rows: rows, cols: cols, format: .int4, groupSize: 128) }
         cases.append(("int4 dequantize", time { sink += GroupQuantizer.dequantize(tile)[9] }))
+        // ggml block formats: llama.cpp's own choice of codes (its reference quantizer, ported) against ours.
+        for type in [GGMLType.q4_0, .q4_K, .q3_K, .q2_K] {
+            guard let rowBytes = type.rowBytes(columns: cols) else { continue }
+            var blocks = [UInt8](repeating: 0, count: rows * rowBytes)
+            for (label, reference) in [("llama.cpp's codes", true), ("our search", false)] {
+                cases.append(("\(type.rawValue) quantize (\(label))", time {
+                    x.withUnsafeBufferPointer { s in
+                        blocks.withUnsafeMutableBytes { d in
+                            for r in 0..<rows {
+                                type.quantizeRow(s.baseAddress! + r * cols, columns: cols, reference: reference, into: d.baseAddress! + r * rowBytes)
+                            }
+                        }
+                    }
+                    sink += Float(blocks[rowBytes / 2])
+                }))
+            }
+            var y = [Float](repeating: 0, count: x.count)
+            cases.append(("\(type.rawValue) dequantize", time {
+                blocks.withUnsafeBytes { b in
+                    y.withUnsafeMutableBufferPointer { d in
+                        for r in 0..<rows { type.dequantizeRow(b.baseAddress! + r * rowBytes, columns: cols, into: d.baseAddress! + r * cols) }
+                    }
+                }
+                sink += y[11]
+            }))
+        }
         if sink.isNaN { print("") }   // keeps the measured work from being optimised away
         return cases.map { Row(name: $0.0, weightsPerSecond: n / $0.1, vsCopy: copy / $0.1, vsPlainRTN: rtn / $0.1) }
     }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 import UQCITProtocol
 
 /// Hostile or broken traffic on the coordinator's port: it logs who sent it and keeps serving the job.

@@ -3,6 +3,7 @@ import XCTest
 import TestSupport
 import COpenBLAS
 @testable import Engine
+@testable import Coordinator
 @testable import Pipeline
 
 /// Real coordinator and worker processes for the tests: the executables built next to this test bundle,

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 
 /// SIGKILL in the middle of the job: of a worker, then of the coordinator itself.
 final class CrashTests: XCTestCase {

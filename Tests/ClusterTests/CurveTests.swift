@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 
 /// CurveZMQ between coordinator and workers: only allowed keys get work; a wrong server key is reported.
 final class CurveTests: XCTestCase {

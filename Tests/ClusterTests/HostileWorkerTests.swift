@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 import UQCITProtocol
 
 /// A welcomed worker that answers with results no task may produce: the coordinator refuses them without

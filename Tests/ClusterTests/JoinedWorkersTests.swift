@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 
 /// `coordinator start --bind` with no embedded workers, and `worker join` processes doing all the work.
 final class JoinedWorkersTests: XCTestCase {

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
-@testable import Pipeline
+@testable import Coordinator
 
 final class JournalTests: XCTestCase {
     func testTornTailIsIgnoredOnReadAndCutAwayOnReopen() throws {

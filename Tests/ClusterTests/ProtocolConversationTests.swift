@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 import UQCITProtocol
 
 /// The coordinator's side of the conversation, driven by a hand-written worker: failures are retried with the

@@ -3,6 +3,7 @@ import XCTest
 import TestSupport
 @testable import Engine
 @testable import Pipeline
+@testable import Coordinator
 
 /// `coordinator simulate` at test size: Llama 3.1 8B's 2,000-odd tasks on 20 simulated workers, in seconds.
 final class SimulationTests: XCTestCase {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+@testable import Coordinator
 import UQCITProtocol
 
 /// A worker that heartbeats but never answers: its lease passes its deadline, the task finishes on another

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Coordinator
 @testable import Pipeline
 
 /// Frontier-scale sources without the disk: exact published shapes, deterministic heavy-tailed rows, and plans

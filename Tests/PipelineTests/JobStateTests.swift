@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Coordinator
 @testable import Pipeline
 
 /// The job's state on disk: one coordinator per output folder, a journal whose corruption is reported rather

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import Engine
+@testable import Coordinator
 @testable import Pipeline
 
 /// Hostile task results, checked without sockets: each field a worker controls, bent out of shape, is refused

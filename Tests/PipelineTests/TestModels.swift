@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import TestSupport
 @testable import Engine
-@testable import Pipeline
+@testable import Coordinator
 
 /// The real models in ../shared/models (beside the repository), and small synthetic checkpoints.
 enum TestModels {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Engine
+@testable import Coordinator
 @testable import Pipeline
 import UQCITProtocol
 
@@ -33,6 +34,8 @@ final class WireConversionTests: XCTestCase {
             .quantizeTask(7, tile: 2, quantize),
             .compensateTask(7, CompensateSpec(tensor: tensor, rank: 4, tileRows: 16, layout: layout)),
             .measureTask(7, MeasureSpec(tensor: tensor, candidates: [policy, .ggml(.q6_K, codes: .search), .ggml(.iq4_xs)], rotation: true, sampleRows: 64)),
+            .quantizeTask(7, tile: 1, QuantizeSpec(tensor: tensor, policy: .ggml(.q4_0), granularity: .channel, analysis: analysis,
+                                                   rowStart: 16, rowCount: 16, columnImportance: (0..<128).map { Float($0) / 8 })),
         ]
     }
 
@@ -88,6 +91,12 @@ final class WireConversionTests: XCTestCase {
         assertRefused(compensate, "TaskAssignment.compensate.layout") { $0.compensate.clearLayout() }
         assertRefused(compensate, "TaskAssignment.compensate.layout.low.format") { $0.compensate.layout.low.format = .unspecified }
         assertRefused(compensate, "TaskAssignment.compensate.layout.sparse_format") { $0.compensate.layout.sparseFormat = .UNRECOGNIZED(77) }
+        let weighted = Uqcit_V2_TaskAssignment(tasks()[4], attempt: 1)
+        let importance = "TaskAssignment.quantize.column_importance"
+        assertRefused(weighted, importance) { $0.quantize.columnImportance.removeLast() }
+        assertRefused(weighted, importance) { $0.quantize.columnImportance[5] = -1 }
+        assertRefused(weighted, importance) { $0.quantize.columnImportance[9] = .nan }
+        assertRefused(quantize, importance) { $0.quantize.columnImportance = [Float](repeating: 1, count: 128) }
         let measure = Uqcit_V2_TaskAssignment(tasks()[3], attempt: 1)
         assertRefused(measure, "TaskAssignment.measure.candidates") { $0.measure.candidates = [] }
         assertRefused(measure, "TaskAssignment.measure.candidates[1].pattern") { $0.measure.candidates[1].pattern = "" }

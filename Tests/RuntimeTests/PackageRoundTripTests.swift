@@ -1,7 +1,7 @@
 import XCTest
 import Foundation
 @testable import Engine
-@testable import Pipeline
+@testable import Coordinator
 @testable import Runtime
 
 /// Compress tiny-llama, run the runtime straight from the package, and validate it.

@@ -2,7 +2,7 @@ import XCTest
 import TestSupport
 import Foundation
 @testable import Validation
-@testable import Pipeline
+@testable import Coordinator
 @testable import Engine
 
 /// The auto profile on the real tiny-llama, through the job's own MEASURE tasks: the package meets the budget

@@ -38,7 +38,7 @@ public enum GGMLIQ4_XS: GGMLBlockCodec {
             let reference = raw.baseAddress! + 592
 
             quantizeReference(x, importance: importance, into: reference)
-            GGMLScaleSearch.fillWeights(importance, count: 256, into: w)
+            GGMLScaleSearch.fillWeights(x, importance, count: 256, into: w)
             var largest: Float = 0
             GGMLScaleSearch.withSweepScratch { sweep in
                 for ib in 0..<8 {
@@ -79,7 +79,7 @@ public enum GGMLIQ4_XS: GGMLBlockCodec {
             }
             guard bestError.isFinite else { return block.copyMemory(from: reference, byteCount: 136) }
             store(d: bestD, subBlockScales: bestLs, codes: UnsafeRawPointer(bestCodes).assumingMemoryBound(to: UInt8.self), into: block)
-            GGMLScaleSearch.keepBetter(Self.self, x, importance: importance, block: block, reference: reference, scratch: values)
+            GGMLScaleSearch.keepBetter(Self.self, x, weights: w, block: block, reference: reference, scratch: values)
         }
         }
         }

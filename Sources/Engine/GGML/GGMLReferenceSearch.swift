@@ -32,6 +32,13 @@ enum GGMLReferenceSearch {
         return sum / Float(count)
     }
 
+    /// Our searches' per-weight error weights from an importance matrix: the importance itself, the diagonal of
+    /// the layer's input second moments, so the fit minimises (a diagonal estimate of) the output error.
+    @inline(__always)
+    static func searchWeights(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, count: Int, into weight: UnsafeMutablePointer<Float>) {
+        weight.update(from: importance, count: count)
+    }
+
     /// The importance paths' weights: importance·sqrt(sigma2 + x²).
     @inline(__always)
     static func importanceWeights(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float, count: Int,

@@ -7,36 +7,35 @@
 /// weighted least-squares scale. The winner is stored as ggml stores it,
 /// in f16, so the finishing steps re-round the codes at the f16 scale, try its f16 neighbours, refit by least
 /// squares and repeat while that helps.
-/// Objective: Σ w·(x - x̂)² with w the importance (ones without it) — the measure `weightedError` reports.
+/// Objective: Σ w·(x - x̂)² with w from the importance (ones without it) — the measure `weightedError` reports.
 enum GGMLScaleSearch {
-    /// Σ importance·(x - y)², or Σ (x - y)² without importance, in Double and index order.
-    static func weightedError(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, importance: UnsafePointer<Float>?,
-                              count: Int) -> Double {
+    /// Σ w·(x - y)², in Double and index order.
+    static func weightedError(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, weights w: UnsafePointer<Float>, count: Int) -> Double {
         var sum = 0.0
         for i in 0..<count {
             let e = Double(x[i]) - Double(y[i])
-            sum += (importance.map { Double($0[i]) } ?? 1) * e * e
+            sum += Double(w[i]) * e * e
         }
         return sum
     }
 
     /// Search weights: the importance, or ones.
-    static func fillWeights(_ importance: UnsafePointer<Float>?, count: Int, into w: UnsafeMutablePointer<Float>) {
-        if let importance { w.update(from: importance, count: count) } else { w.update(repeating: 1, count: count) }
+    static func fillWeights(_ x: UnsafePointer<Float>, _ importance: UnsafePointer<Float>?, count: Int, into w: UnsafeMutablePointer<Float>) {
+        if let importance { GGMLReferenceSearch.searchWeights(x, importance: importance, count: count, into: w) } else { w.update(repeating: 1, count: count) }
     }
 
     /// Leaves in `block` whichever of it and `reference` dequantizes with the smaller `weightedError` (the
     /// reference on ties), so `quantize` is never worse than `quantizeReference`.
     @inline(__always)
-    static func keepBetter<Codec: GGMLBlockCodec>(_ codec: Codec.Type, _ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?,
+    static func keepBetter<Codec: GGMLBlockCodec>(_ codec: Codec.Type, _ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>,
                                                  block: UnsafeMutableRawPointer, reference: UnsafeRawPointer,
                                                  scratch y: UnsafeMutablePointer<Float>) {
         let n = Codec.blockElements
         Codec.dequantize(block, into: y)
-        let ours = weightedError(x, y, importance: importance, count: n)
+        let ours = weightedError(x, y, weights: w, count: n)
         Codec.dequantize(reference, into: y)
         // Written as "not better" so that a NaN error (non-finite input) also falls back to the reference.
-        if !(ours < weightedError(x, y, importance: importance, count: n)) {
+        if !(ours < weightedError(x, y, weights: w, count: n)) {
             block.copyMemory(from: reference, byteCount: Codec.blockBytes)
         }
     }

@@ -122,7 +122,7 @@ public enum AnalyzeStep {
 
     static func ggmlRelativeError(_ x: [Float], cols: Int, type: GGMLType, reference: Bool) -> Double {
         let rows = x.count / max(cols, 1)
-        let t = x.withUnsafeBufferPointer { TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference) }
+        let t = x.withUnsafeBufferPointer { TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference, importance: nil) }
         var y = [Float](repeating: 0, count: x.count)
         y.withUnsafeMutableBufferPointer { TileCodec.decodeGGML(t.bytes, rows: rows, cols: cols, type: type, into: $0) }
         var e = 0.0, s = 0.0

@@ -13,7 +13,8 @@ public enum QuantizeStep {
         let rotation = Rotation(layout.rotation)
         x.withUnsafeMutableBufferPointer { rotation.rotateRows($0, rows: n) }
         let arrays = x.withUnsafeBufferPointer {
-            TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters)
+            TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters,
+                             columnImportance: spec.columnImportance)
         }
         var y = [Float](repeating: 0, count: n * cols)
         let byName = Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) })

@@ -68,14 +68,19 @@ public struct QuantizeSpec: Codable, Sendable, Equatable {
     public var analysis: AnalysisResult
     public var rowStart: Int
     public var rowCount: Int
+    /// One importance weight per input column (an importance matrix's mean squares) for the ggml searches; nil
+    /// fits unweighted.
+    public var columnImportance: [Float]?
 
-    public init(tensor: CheckpointTensor, policy: LevelPolicy, granularity: Granularity, analysis: AnalysisResult, rowStart: Int, rowCount: Int) {
+    public init(tensor: CheckpointTensor, policy: LevelPolicy, granularity: Granularity, analysis: AnalysisResult, rowStart: Int, rowCount: Int,
+                columnImportance: [Float]? = nil) {
         self.tensor = tensor
         self.policy = policy
         self.granularity = granularity
         self.analysis = analysis
         self.rowStart = rowStart
         self.rowCount = rowCount
+        self.columnImportance = columnImportance
     }
 }
 

@@ -4,9 +4,11 @@
 /// with rows first, so the tiles of a tensor concatenate into the tensor's arrays byte by byte.
 public enum TileCodec {
     public static func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, layout: QuantizedTensorLayout,
-                              elementThreshold: Float?, clusters: [[Int]]) -> [NamedArray] {
+                              elementThreshold: Float?, clusters: [[Int]], columnImportance: [Float]? = nil) -> [NamedArray] {
         let cols = layout.columns
-        if let type = layout.ggml { return [encodeGGML(x, rows: rows, cols: cols, type: type, reference: layout.ggmlCodes == .reference)] }
+        if let type = layout.ggml {
+            return [encodeGGML(x, rows: rows, cols: cols, type: type, reference: layout.ggmlCodes == .reference, importance: columnImportance)]
+        }
         switch layout.granularity {
         case .channel:
             var arrays: [NamedArray] = []
@@ -68,12 +70,17 @@ public enum TileCodec {
 
     public static let ggmlBlocks = "ggml.blocks"
 
-    static func encodeGGML(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, type: GGMLType, reference: Bool) -> NamedArray {
+    /// `importance`: one weight per column (an importance matrix), or nil.
+    static func encodeGGML(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, type: GGMLType, reference: Bool, importance: [Float]?) -> NamedArray {
         let rowBytes = type.rowBytes(columns: cols)!
         let bytes = [UInt8](unsafeUninitializedCapacity: rows * rowBytes) { out, initialized in
-            for r in 0..<rows {
-                type.quantizeRow(x.baseAddress! + r * cols, columns: cols, reference: reference, into: UnsafeMutableRawPointer(out.baseAddress! + r * rowBytes))
+            func quantize(_ w: UnsafePointer<Float>?) {
+                for r in 0..<rows {
+                    type.quantizeRow(x.baseAddress! + r * cols, columns: cols, importance: w, reference: reference,
+                                     into: UnsafeMutableRawPointer(out.baseAddress! + r * rowBytes))
+                }
             }
+            if let importance { importance.withUnsafeBufferPointer { quantize($0.baseAddress!) } } else { quantize(nil) }
             initialized = rows * rowBytes
         }
         return NamedArray(name: ggmlBlocks, dtype: .u8, shape: [rows, rowBytes], bytes: bytes)

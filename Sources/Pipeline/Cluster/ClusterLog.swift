@@ -10,5 +10,5 @@ public struct ClusterLog: Sendable {
         FileHandle.standardError.write(Data(("[uqcit] " + line + "\n").utf8))
     }
 
-    func callAsFunction(_ line: String) { write(line) }
+    package func callAsFunction(_ line: String) { write(line) }
 }

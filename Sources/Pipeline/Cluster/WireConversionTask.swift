@@ -21,6 +21,7 @@ extension Uqcit_V2_TaskAssignment {
                 $0.tensor = .init(s.tensor); $0.policy = .init(s.policy); $0.granularity = .init(s.granularity)
                 $0.analysis = .init(s.analysis); $0.tile = UInt64(t.tile!)
                 $0.rowStart = UInt64(s.rowStart); $0.rowCount = UInt64(s.rowCount)
+                $0.columnImportance = s.columnImportance ?? []
             })
         case .compensate:
             let s = t.compensate!
@@ -53,13 +54,15 @@ extension TaskSpec {
                 tileRows: try Self.positive(w.tileRows, f + ".tile_rows")))
         case .quantize(let w):
             let f = "TaskAssignment.quantize"
-            self = .quantizeTask(index, tile: try WireField.int(w.tile, f + ".tile"), QuantizeSpec(
+            var spec = QuantizeSpec(
                 tensor: try Self.tensor(w.hasTensor, w.tensor, f),
                 policy: try LevelPolicy(wire: WireField.required(w.hasPolicy, w.policy, f + ".policy"), field: f + ".policy"),
                 granularity: try Granularity(wire: w.granularity, field: f + ".granularity"),
                 analysis: try AnalysisResult(wire: WireField.required(w.hasAnalysis, w.analysis, f + ".analysis"), field: f + ".analysis"),
                 rowStart: try WireField.int(w.rowStart, f + ".row_start"),
-                rowCount: try Self.positive(w.rowCount, f + ".row_count")))
+                rowCount: try Self.positive(w.rowCount, f + ".row_count"))
+            spec.columnImportance = try Self.columnImportance(w.columnImportance, for: spec, f + ".column_importance")
+            self = .quantizeTask(index, tile: try WireField.int(w.tile, f + ".tile"), spec)
         case .compensate(let w):
             let f = "TaskAssignment.compensate"
             self = .compensateTask(index, CompensateSpec(
@@ -82,6 +85,19 @@ extension TaskSpec {
 
     private static func tensor(_ present: Bool, _ w: Uqcit_V2_TensorRef, _ task: String) throws(WireFormatError) -> CheckpointTensor {
         try CheckpointTensor(wire: WireField.required(present, w, task + ".tensor"), field: task + ".tensor")
+    }
+
+    /// Empty, or one finite weight >= 0 per column of a tensor with a ggml policy.
+    private static func columnImportance(_ weights: [Float], for spec: QuantizeSpec, _ field: String) throws(WireFormatError) -> [Float]? {
+        guard !weights.isEmpty else { return nil }
+        guard spec.policy.ggml != nil else { throw WireFormatError(field, "given for a policy that is not a ggml type") }
+        guard weights.count == spec.tensor.entry.columns else {
+            throw WireFormatError(field, "\(weights.count) weights for a tensor of \(spec.tensor.entry.columns) columns")
+        }
+        if let bad = weights.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw WireFormatError(field, "weight \(bad) is \(weights[bad]), not finite and >= 0")
+        }
+        return weights
     }
 
     private static func positive(_ v: UInt64, _ field: String) throws(WireFormatError) -> Int {

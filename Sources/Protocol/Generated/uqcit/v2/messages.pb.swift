@@ -965,6 +965,14 @@ public nonisolated struct Uqcit_V2_QuantizeTask: @unchecked Sendable {
     set {_uniqueStorage()._rowCount = newValue}
   }
 
+  /// Optional, only with a ggml policy: one weight per input column (the tensor's `columns`), each finite and
+  /// >= 0: an importance matrix's mean square activation per column, which the block search weights its fit
+  /// with (llama.cpp's imatrix). Empty: unweighted.
+  public var columnImportance: [Float] {
+    get {_storage._columnImportance}
+    set {_uniqueStorage()._columnImportance = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2575,7 +2583,7 @@ nonisolated extension Uqcit_V2_AnalyzeTask: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QuantizeTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}policy\0\u{1}granularity\0\u{1}analysis\0\u{1}tile\0\u{3}row_start\0\u{3}row_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}policy\0\u{1}granularity\0\u{1}analysis\0\u{1}tile\0\u{3}row_start\0\u{3}row_count\0\u{3}column_importance\0")
 
   fileprivate class _StorageClass {
     var _tensor: Uqcit_V2_TensorRef? = nil
@@ -2585,6 +2593,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
     var _tile: UInt64 = 0
     var _rowStart: UInt64 = 0
     var _rowCount: UInt64 = 0
+    var _columnImportance: [Float] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2602,6 +2611,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
       _tile = source._tile
       _rowStart = source._rowStart
       _rowCount = source._rowCount
+      _columnImportance = source._columnImportance
     }
   }
 
@@ -2627,6 +2637,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
         case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._tile) }()
         case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._rowStart) }()
         case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._rowCount) }()
+        case 8: try { try decoder.decodeRepeatedFloatField(value: &_storage._columnImportance) }()
         default: break
         }
       }
@@ -2660,6 +2671,9 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
       if _storage._rowCount != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._rowCount, fieldNumber: 7)
       }
+      if !_storage._columnImportance.isEmpty {
+        try visitor.visitPackedFloatField(value: _storage._columnImportance, fieldNumber: 8)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2676,6 +2690,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
         if _storage._tile != rhs_storage._tile {return false}
         if _storage._rowStart != rhs_storage._rowStart {return false}
         if _storage._rowCount != rhs_storage._rowCount {return false}
+        if _storage._columnImportance != rhs_storage._columnImportance {return false}
         return true
       }
       if !storagesAreEqual {return false}

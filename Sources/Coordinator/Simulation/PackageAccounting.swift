@@ -1,4 +1,5 @@
 import Engine
+import Pipeline
 
 /// A simulated package, accounted instead of written: per folder, the bytes its files would hold and a digest of
 /// what went into them (each staged output's name, size and digest; each tensor kept at source precision). Two

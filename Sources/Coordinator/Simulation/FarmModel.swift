@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 
 /// The simulated farm: how many workers, how fast each one works, and the faults to inject.
 public struct FarmModel: Sendable {

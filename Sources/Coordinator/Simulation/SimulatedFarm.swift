@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 #if canImport(Glibc)
 import Glibc
@@ -94,7 +95,7 @@ final class SimulatedFarm: @unchecked Sendable {
         do {
             for i in indices {
                 let socket = try ZMQSocket(context: context, type: .dealer)
-                try socket.set([.linger(milliseconds: 0), .routingId(PeerAddresses.inprocPrefix + Array("simulated-\(i)".utf8))])
+                try socket.set([.linger(milliseconds: 0), .routingId(EmbeddedPeers.routingIDPrefix + Array("simulated-\(i)".utf8))])
                 try socket.connect(endpoint)
                 workers.append(Worker(name: "simulated-\(i)", socket: socket, slowdown: model.isSlow(i) ? model.slowdown : 1,
                                       dies: model.isKilled(i)))

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 
 /// Builds one package folder (layers/<folder>/) from finished tasks: weights.quant streamed from the tile files
 /// (never a whole tensor in memory), plus rotation.json, precision_map.json and ghz_clusters.json.

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 
 /// The `auto` profile's allocation: once every quantized tensor's MEASURE task has reported each candidate's
 /// relative error and exact bytes, choose one candidate per tensor so that the layers/ folder meets the budget

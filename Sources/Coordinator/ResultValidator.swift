@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 
 /// Why a task result was refused: says which field is wrong and how, for the log line that names the peer.
 public struct InvalidResult: Error, CustomStringConvertible, Sendable, Equatable {

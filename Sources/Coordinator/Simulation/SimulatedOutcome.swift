@@ -1,4 +1,5 @@
 import Engine
+import Pipeline
 
 /// The result a simulated worker reports for a task: every field `ResultValidator.check` looks at is well formed
 /// for the leased spec, and the output files are accounted (name, modelled size, a digest derived from the task)

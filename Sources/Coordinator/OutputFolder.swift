@@ -15,6 +15,13 @@ public struct OutputFolder {
         public var sourceFingerprint: String
         public var profileHash: String
         public var layers: String?
+        /// SHA-256 of the importance matrix (`--imatrix`), if any.
+        public var importanceMatrix: String?
+
+        public init(sourceFingerprint: String, profileHash: String, layers: String?, importanceMatrix: String? = nil) {
+            self.sourceFingerprint = sourceFingerprint; self.profileHash = profileHash; self.layers = layers
+            self.importanceMatrix = importanceMatrix
+        }
     }
 
     public enum State { case fresh, resumable, complete }
@@ -33,7 +40,8 @@ public struct OutputFolder {
                 }
                 guard existing == identity else {
                     let what = existing.sourceFingerprint != identity.sourceFingerprint ? "a different source model" :
-                        existing.profileHash != identity.profileHash ? "a different profile" : "a different layer range"
+                        existing.profileHash != identity.profileHash ? "a different profile" :
+                        existing.layers != identity.layers ? "a different layer range" : "a different importance matrix"
                     throw PackageError.outputInUse(path: path, reason: "holds a job for \(what); remove it or choose another --out")
                 }
                 return fm.fileExists(atPath: metadataFile) ? .complete : .resumable

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 
 public struct WorkerSettings: Sendable {
@@ -117,7 +118,7 @@ public final class WorkerAgent: @unchecked Sendable {
         defer { dealer.close() }
         try dealer.set([.linger(milliseconds: 0), .maxMessageSize(bytes: WireProtocol.maxFrameBytes)])
         if settings.endpoint.hasPrefix("inproc://") {
-            try dealer.set(.routingId(PeerAddresses.inprocPrefix + Array("\(settings.name).\(session)".utf8.prefix(200))))
+            try dealer.set(.routingId(EmbeddedPeers.routingIDPrefix + Array("\(settings.name).\(session)".utf8.prefix(200))))
         }
         if let curve = settings.curve {
             try dealer.set([.curvePublicKey(curve.keys.publicKey), .curveSecretKey(curve.keys.secretKey), .curveServerKey(curve.serverPublicKey)])
@@ -189,7 +190,8 @@ public final class WorkerAgent: @unchecked Sendable {
                     }
                     mode = StorageMode(rawValue: w.storageMode) ?? .shared
                     let staging = try useSource(w, mode: mode)
-                    inbox = StreamInbox(root: staging)
+                    // The coordinator streams the tiles of one COMPENSATE task after another, at most one per thread.
+                    inbox = StreamInbox(root: staging, maxOpenFiles: settings.threads)
                     if settings.logsSessions { log("worker \(settings.name) joined \(w.coordinatorName) at \(settings.endpoint) (job \(jobID))") }
                     send(Messages.ready(jobID, credits: settings.threads - busy.count))
                 case .reject(let r):
@@ -208,7 +210,8 @@ public final class WorkerAgent: @unchecked Sendable {
                     return .shutdown(s.reason)
                 case .chunk(let c):
                     // Tiles a COMPENSATE task will read (stream mode), ahead of its assignment.
-                    do { try inbox?.receive(c) } catch { log("worker \(settings.name): bad chunk from the coordinator: \(error)") }
+                    // No size bound: only the coordinator knows the tiles' sizes, and this worker holds its key.
+                    do { try inbox?.receive(c, maxBytes: .max) } catch { log("worker \(settings.name): bad chunk from the coordinator: \(error)") }
                     var ack = Uqcit_V2_ChunkAck(); ack.taskID = c.taskID; ack.credits = 1
                     send(Messages.envelope(jobID, .chunkAck(ack)))
                 case .chunkAck(let a):

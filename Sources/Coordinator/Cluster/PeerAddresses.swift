@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import UQCITProtocol
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +15,6 @@ import Glibc
 /// theirs, may be swapped; a connection that fails its handshake at once may be closed before its address can
 /// be read. The address is a hint for the operator, never used for decisions.
 struct PeerAddresses {
-    static let inprocPrefix: [UInt8] = Array("inproc:".utf8)
-
     private var byDescriptor: [UInt32: String] = [:]
     /// Accepted connections not yet paired with a routing id, oldest first.
     private var awaiting: [String] = []
@@ -62,7 +61,7 @@ struct PeerAddresses {
     mutating func address(of id: [UInt8]) -> String {
         if let a = byPeer[id] { return a }
         var a = "inproc"
-        if !id.starts(with: Self.inprocPrefix) {
+        if !id.starts(with: EmbeddedPeers.routingIDPrefix) {
             a = awaiting.isEmpty ? "an unknown address" : awaiting.removeFirst()
             handshakes = max(0, handshakes - 1)
         }
@@ -71,7 +70,7 @@ struct PeerAddresses {
     }
 
     static func label(_ id: [UInt8]) -> String {
-        if id.starts(with: inprocPrefix) { return String(decoding: id, as: UTF8.self) }
+        if id.starts(with: EmbeddedPeers.routingIDPrefix) { return String(decoding: id, as: UTF8.self) }
         return "0x" + id.map { String(format: "%02x", $0) }.joined()
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 
 /// What a journal proves is already done, checked against the files on disk, applied to a fresh scheduler.
 struct ResumeState {

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 
 /// One thread of a worker that runs tasks. It talks to its agent over an inproc PAIR only: the agent sends
@@ -51,4 +52,9 @@ final class TaskThread: @unchecked Sendable {
             return Messages.failed(jobID, taskID: a.taskID, attempt: a.attempt, reason: "\(error)", retryable: isRetryable(error))
         }
     }
+}
+
+/// Whether a step's error is worth another attempt: bad source data or a malformed task is not, an I/O hiccup may be.
+private func isRetryable(_ error: Error) -> Bool {
+    !(error is CheckpointError || error is WireFormatError)
 }

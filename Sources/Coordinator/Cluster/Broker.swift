@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 
 /// What a worker is told in its Welcome, and what identifies the job on the wire.

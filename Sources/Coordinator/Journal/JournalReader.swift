@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif

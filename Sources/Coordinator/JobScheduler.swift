@@ -1,16 +1,5 @@
 import Engine
-
-public enum JobError: Error, CustomStringConvertible, Sendable {
-    case taskFailed(task: String, tensor: String, attempts: Int, reason: String)
-    case invalid(String)
-
-    public var description: String {
-        switch self {
-        case let .taskFailed(t, n, a, r): return "task \(t) (tensor '\(n)') failed after \(a) attempt(s): \(r)"
-        case let .invalid(s): return s
-        }
-    }
-}
+import Pipeline
 
 /// What finished tasks produced, per tensor index: all the assembler needs. A value, so the broker thread can
 /// hand a snapshot to the assembling thread while it goes on recording results.

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 
 /// How long a worker may hold a task: a floor, plus time in proportion to the parameters the task reads, so a
 /// worker that heartbeats but never answers cannot stall the job; past the deadline the task runs elsewhere.

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
 
 public struct JobOptions: Sendable {
@@ -13,12 +14,15 @@ public struct JobOptions: Sendable {
     public var cluster: ClusterOptions
     /// Required by a profile that allocates bits (auto): turns MEASURE results into per-tensor policies.
     public var allocation: BitAllocation?
+    /// llama-imatrix's output: per-column weights for the ggml searches (GGUF profiles only).
+    public var importanceMatrix: ImportanceMatrix?
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
-                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil) {
+                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, importanceMatrix: ImportanceMatrix? = nil) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
         self.cluster = cluster
         self.allocation = allocation
+        self.importanceMatrix = importanceMatrix
     }
 }
 
@@ -47,10 +51,11 @@ public enum CompressionJob {
         }
         try o.cluster.checkBindPolicy()
         let source = try ModelSources.open(o.model)
-        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers)
+        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers, importance: o.importanceMatrix)
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
-        let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers)
+        let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers,
+                                                   importanceMatrix: o.importanceMatrix?.sha256)
         if try out.claim(identity) == .complete {
             let meta = try PackageJSON.decode(PackageMetadata.self, from: Array(FileManager.default.contents(atPath: out.metadataFile)!))
             return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0, tasks: plan.taskCount, resumedTasks: plan.taskCount)

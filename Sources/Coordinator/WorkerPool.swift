@@ -1,5 +1,3 @@
-import Engine
-
 /// Runs a job's tasks somewhere. The coordinator drives it and assembles each package folder as soon as the
 /// pool reports it complete. The one implementation is the ZeroMQ `Broker`; embedded workers reach it over
 /// inproc://, so a laptop and a farm run the same code path.
@@ -8,9 +6,4 @@ public protocol WorkerPool {
     /// runs. `folderReady` is called on the calling thread for each completed folder, with a snapshot of the
     /// results it needs; `tick` about twice a second, for progress.
     func run(_ scheduler: JobScheduler, folderReady: (String, TaskResults) throws -> Void, tick: (JobProgress) -> Void) throws
-}
-
-/// Whether a step's error is worth another attempt: bad source data or a malformed task is not, an I/O hiccup may be.
-func isRetryable(_ error: Error) -> Bool {
-    !(error is CheckpointError || error is WireFormatError)
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Engine
+import Pipeline
 import UQCITProtocol
+import Worker
 
 /// The coordinator's own workers: worker agents on threads of this process, reaching the broker over inproc://
 /// with the same protocol as remote ones. They read the coordinator's already opened source.
