@@ -5,20 +5,21 @@
 # (no finished task runs again, the accounting equals the full run's); a SIGKILL at 90% and the time the
 # restart takes to resume; 10% of the workers silenced at once. Then, on the first model, the tail with 5% of
 # the workers 10x slower, without and with backup tasks.
-# Usage: benchmarks/simulate.sh [MODEL...]   (default: deepseek-v3 llama-3.1-405b)
-# Env: WORKERS (1000), TIME_FACTOR (0.02), MPARAMS (20 M params/s per worker), KILL_AT (seconds, 20),
+# Usage: benchmarks/simulate.sh [MODEL...]   (default: llama-3.1-405b deepseek-v3)
+# Env: WORKERS (1000), TIME_FACTOR (0.5), MPARAMS (20 M params/s per worker), KILL_AT (seconds, 20),
 #      SWIFT_BIN (.build/debug), WORK (a temporary folder, removed at the end unless KEEP=1).
 # Prints one JSON line per run on stdout (the simulate summary plus the run's label and /usr/bin/time figures).
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${SWIFT_BIN:-$ROOT/.build/debug}
 WORKERS=${WORKERS:-1000}
-TIME_FACTOR=${TIME_FACTOR:-0.02}
+TIME_FACTOR=${TIME_FACTOR:-0.5}
 MPARAMS=${MPARAMS:-20}
 KILL_AT=${KILL_AT:-20}
 WORK=${WORK:-$(mktemp -d /tmp/uqcit-simulate.XXXXXX)}
+mkdir -p "$WORK"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
-MODELS=("$@"); [ ${#MODELS[@]} -gt 0 ] || MODELS=(deepseek-v3 llama-3.1-405b)
+MODELS=("$@"); [ ${#MODELS[@]} -gt 0 ] || MODELS=(llama-3.1-405b deepseek-v3)
 
 # run LABEL OUT [simulate options...]: one simulate run under /usr/bin/time -v; its summary and times as one JSON line.
 run() {
