@@ -11,7 +11,11 @@ final class GGUFExportTests: XCTestCase {
     struct Fixture: Decodable {
         struct Tensor: Decodable { var type: String; var sha256: String }
         var mixes: [String: [String: Tensor]]
+        /// llama-quantize --imatrix with the fixture's importance matrix.
+        var imatrix_mixes: [String: [String: Tensor]]
     }
+
+    static let importanceMatrix = TestPaths.repoRoot + "/Tests/PipelineTests/Fixtures/tiny-llama.imatrix.gguf.bytes"
 
     static let fixture: Fixture = {
         let path = TestPaths.repoRoot + "/Tests/PipelineTests/Fixtures/llama-quantize-tiny-llama.json"
@@ -25,8 +29,8 @@ final class GGUFExportTests: XCTestCase {
     }
 
     /// Compresses tiny-llama with the profile and exports it; returns the GGUF path (removed by the caller's folder).
-    func gguf(_ profile: Profile, workers: Int = 2, in dir: String) throws -> String {
-        _ = try TestModels.compress(TestModels.tinyLlama, profile: profile, workers: workers, out: dir + "/pkg")
+    func gguf(_ profile: Profile, workers: Int = 2, in dir: String, importanceMatrix: ImportanceMatrix? = nil) throws -> String {
+        _ = try TestModels.compress(TestModels.tinyLlama, profile: profile, workers: workers, out: dir + "/pkg", importanceMatrix: importanceMatrix)
         let file = dir + "/model.gguf"
         _ = try GGUFExporter.export(try PackageReader(path: dir + "/pkg"), to: file)
         return file
@@ -34,10 +38,22 @@ final class GGUFExportTests: XCTestCase {
 
     func testReferenceCodesAreLlamaQuantizesBytesForEveryMix() throws {
         XCTAssertEqual(Self.fixture.mixes.count, 8)
-        for (mix, expected) in Self.fixture.mixes.sorted(by: { $0.key < $1.key }) {
+        try assertLlamaQuantizesBytes(Self.fixture.mixes, importanceMatrix: nil)
+    }
+
+    /// llama.cpp's importance-weighted quantizers (quantize_row_*_impl), fed the same llama-imatrix file.
+    func testReferenceCodesWithAnImportanceMatrixAreLlamaQuantizeImatrixsBytes() throws {
+        XCTAssertEqual(Self.fixture.imatrix_mixes.count, 5)
+        let m = try ImportanceMatrix(path: Self.importanceMatrix)
+        XCTAssertEqual(m.columns.count, 28, "4 layers x 7 linears")
+        try assertLlamaQuantizesBytes(Self.fixture.imatrix_mixes, importanceMatrix: m)
+    }
+
+    func assertLlamaQuantizesBytes(_ mixes: [String: [String: Fixture.Tensor]], importanceMatrix: ImportanceMatrix?) throws {
+        for (mix, expected) in mixes.sorted(by: { $0.key < $1.key }) {
             let dir = TestModels.temporaryFolder("gguf-ref-\(mix)")
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let file = try GGUFFile(path: try gguf(try profile(mix, codes: .reference), in: dir))
+            let file = try GGUFFile(path: try gguf(try profile(mix, codes: .reference), in: dir, importanceMatrix: importanceMatrix))
             XCTAssertEqual(Set(file.tensors.map(\.name)), Set(expected.keys), mix)
             for t in file.tensors {
                 XCTAssertEqual(t.type.rawValue, expected[t.name]?.type, "\(mix) \(t.name)")

@@ -40,7 +40,7 @@ enum TestModels {
         try Data(SafetensorsWriter.encode(arrays)).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
     }
 
-    static func compress(_ model: String, profile: Profile, workers: Int, out: String) throws -> JobSummary {
-        try CompressionJob.run(JobOptions(model: model, out: out, profile: profile, workers: workers, progress: false))
+    static func compress(_ model: String, profile: Profile, workers: Int, out: String, importanceMatrix: ImportanceMatrix? = nil) throws -> JobSummary {
+        try CompressionJob.run(JobOptions(model: model, out: out, profile: profile, workers: workers, progress: false, importanceMatrix: importanceMatrix))
     }
 }
