@@ -8,7 +8,7 @@ import TestSupport
 /// `coordinator simulate` at test size: Llama 3.1 8B's 2,000-odd tasks on 20 simulated workers, in seconds.
 final class SimulationTests: XCTestCase {
     func simulate(_ out: String, backups: Bool, slowFraction: Double = 0) throws -> SimulationSummary {
-        let farm = FarmModel(workers: 20, mparamsPerSecond: 20_000, timeFactor: 1, slowFraction: slowFraction, slowdown: 10, pollerThreads: 2)
+        let farm = FarmModel(workers: 20, mparamsPerSecond: 200, timeFactor: 1, slowFraction: slowFraction, slowdown: 10, pollerThreads: 2)
         return try SimulatedJob.run(SimulationOptions(model: "synthetic:llama-3.1-8b", out: out, profile: try ProfileLoader.load(TestPaths.profilePath("uqcit")),
                                                       farm: farm, heartbeat: HeartbeatSettings(intervalMs: 200, liveness: 3),
                                                       backupTasks: backups, progress: false), log: ClusterLog { _ in })

@@ -8,23 +8,11 @@ extension BrokerCore {
         for id in order {
             while let w = workers[id], !w.quarantined, w.credits > 0, let (task, attempt) = scheduler.next() {
                 leases.grant(task.id, to: id, attempt: attempt, deadline: now.addingTimeInterval(options.leaseDeadlines.seconds(for: task)))
+                if options.backupTasks { leaseStarts[task.id] = now }
                 try hand(task, attempt: attempt, to: id)
             }
         }
         if options.backupTasks && scheduler.readyCount == 0 { try dispatchBackups() }
-    }
-
-    /// Nothing is ready and workers have free credits: each gets a backup lease of the oldest task still running
-    /// elsewhere. Stops at the first worker for which there is none (all are backed up or on that worker).
-    func dispatchBackups() throws {
-        for id in order {
-            guard let w = workers[id], !w.quarantined, w.credits > 0 else { continue }
-            guard let taskID = leases.backupCandidate(notOn: id), let task = scheduler.runningTask(taskID),
-                  let attempt = scheduler.backupAttempt(taskID) else { return }
-            leases.grantBackup(taskID, to: id, attempt: attempt, deadline: now.addingTimeInterval(options.leaseDeadlines.seconds(for: task)))
-            counters.backupLeases += 1
-            try hand(task, attempt: attempt, to: id)
-        }
     }
 
     /// Sends a leased task to its worker, with the tiles it reads first in stream mode, and journals the lease.

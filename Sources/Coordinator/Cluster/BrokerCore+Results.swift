@@ -27,6 +27,7 @@ extension BrokerCore {
             return
         }
         _ = takeLease(id, task: r.taskID, attempt: r.attempt, kind: "result", finish: true)
+        if options.backupTasks { noteFinished(task) }
         try journal?.append(.done(task: r.taskID, attempt: Int(r.attempt), worker: workers[id]!.name, outcome: outcome), deferringSync: true)
         try scheduler.complete(outcome)
     }

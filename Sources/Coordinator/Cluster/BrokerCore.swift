@@ -21,6 +21,10 @@ final class BrokerCore {
     var leases: LeaseTable
     /// Deaths, requeues and backups, for the simulation's report.
     var counters = BrokerCounters()
+    /// With backup tasks: when each running task's first lease was granted, and the seconds per parameter its
+    /// kind has taken so far (see BrokerCore+Backups.swift).
+    var leaseStarts: [String: Date] = [:]
+    var secondsPerParameter: [TaskKind: Double] = [:]
     var addresses = PeerAddresses()
     var complaints = ComplaintLimiter()
     var streamed = (files: 0, bytes: 0, chunksSent: 0)

@@ -124,8 +124,9 @@ struct LeaseTable {
         return gone
     }
 
-    /// The oldest running task with a single lease, held by a worker other than `worker`: the next backup.
-    mutating func backupCandidate(notOn worker: [UInt8]) -> String? {
+    /// The oldest running task with a single lease, held by a worker other than `worker`, that is `overdue`:
+    /// the next backup.
+    mutating func backupCandidate(notOn worker: [UInt8], overdue: (String) -> Bool) -> String? {
         var k = grantHead
         while k < grantOrder.count {
             let (task, attempt) = grantOrder[k]
@@ -135,7 +136,7 @@ struct LeaseTable {
                 // Finished, requeued or already backed up: never a candidate again.
                 grantHead += 1
                 if grantHead >= 4096 && grantHead * 2 >= grantOrder.count { grantOrder.removeFirst(grantHead); k -= grantHead; grantHead = 0 }
-            } else if current && held.count == 1 && held[0].worker != worker {
+            } else if current && held.count == 1 && held[0].worker != worker && overdue(task) {
                 return task
             }
             k += 1
