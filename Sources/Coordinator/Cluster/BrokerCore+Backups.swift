@@ -28,11 +28,10 @@ extension BrokerCore {
     }
 
     /// A task's first valid result: how long it took from its first lease, per parameter, moves its kind's
-    /// running average. A sample counts for at most twice the average, so stragglers do not drag the measure of
-    /// what is typical up to their own pace.
+    /// running average.
     func noteFinished(_ task: TaskSpec) {
         guard let started = leaseStarts.removeValue(forKey: task.id) else { return }
         let rate = now.timeIntervalSince(started) / Double(max(1, LeaseDeadlines.parameters(of: task)))
-        secondsPerParameter[task.kind] = secondsPerParameter[task.kind].map { 0.95 * $0 + 0.05 * min(rate, 2 * $0) } ?? rate
+        secondsPerParameter[task.kind] = secondsPerParameter[task.kind].map { 0.95 * $0 + 0.05 * rate } ?? rate
     }
 }
