@@ -1,9 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// `UQCIT_CHECKED=1 swift build --scratch-path .build-checked` builds the numeric targets with -O (every bounds and
-// overflow check on) instead of -Ounchecked, only to measure what the checks cost (benchmarks/checked_cost.sh).
-let numericOptimisation = Context.environment["UQCIT_CHECKED"] != nil ? "-O" : "-Ounchecked"
+// Only the Kernels target (block formats, group quantizers, rotations) is built -Ounchecked: its entry points take
+// buffers whose sizes the callers in Engine checked. Every target that reads files or peers' bytes is built -O, even
+// in a debug build, so a missed check traps instead of reading out of bounds.
+// `UQCIT_CHECKED=1 swift build --scratch-path .build-checked` builds Kernels with -O too, only to measure what the
+// checks would cost there (benchmarks/checked_cost.sh).
+let kernelOptimisation = Context.environment["UQCIT_CHECKED"] != nil ? "-O" : "-Ounchecked"
 
 let package = Package(
     name: "uqcit-compress",
@@ -26,52 +29,58 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
 
-        // Numerics, checkpoint reading, the per-tensor and per-tile steps, and package I/O.
+        // The numeric kernels: ggml block formats, group quantizers and their scale searches, rotations. No I/O.
+        // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps on
+        // (GGMLBlockFormatTests), and the inner loops run at C's speed. Their inputs are checked by their callers.
+        .target(
+            name: "Kernels",
+            path: "Sources/Kernels",
+            swiftSettings: [.unsafeFlags([kernelOptimisation])]),
+        // Checkpoint and package reading and writing, GGUF, the per-tensor and per-tile steps, calibration.
         .target(
             name: "Engine",
             dependencies: [
-                "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "Kernels", "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Engine",
-            // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps
-            // on (GGMLBlockFormatTests). So every reader of files and peers' bytes here validates at entry instead:
-            // safetensors headers and reads, tile arrays (TileCodec.checkArrays), packages, rotation descriptors.
-            swiftSettings: [.unsafeFlags([numericOptimisation])]),
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The wire contract (generated protobuf) and the ZeroMQ transport.
         .target(
             name: "UQCITProtocol",
             dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/Protocol"),
         // What the coordinator and its workers share: the job plan, the protocol messages and their conversions,
-        // heartbeat and CURVE settings, stream transfer, log lines.
+        // heartbeat and CURVE settings, stream transfer, log lines (Runtime: a calibrated plan's block shape).
         .target(
             name: "Pipeline",
-            dependencies: ["Engine", "UQCITProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Engine", "UQCITProtocol", "Runtime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Pipeline"),
-        // A worker: the agent on its DEALER socket and the task threads that run the engine's steps.
+        // A worker: the agent on its DEALER socket and the task threads that run the engine's steps (and Runtime's
+        // forward pass for a calibrated job's layer passes).
         .target(
             name: "Worker",
-            dependencies: ["Engine", "Pipeline", "UQCITProtocol"],
+            dependencies: ["Engine", "Pipeline", "Runtime", "UQCITProtocol"],
             path: "Sources/Worker"),
         // The coordinator: scheduling, the broker and its leases, result checks, the journal and the package
-        // assembler, and the embedded job (with in-process workers, hence the Worker dependency).
+        // assembler, and the embedded job (with in-process workers, hence the Worker dependency; Runtime: the
+        // tokenizers of a calibrated job's text).
         .target(
             name: "Coordinator",
-            dependencies: ["Engine", "Pipeline", "Worker", "UQCITProtocol"],
+            dependencies: ["Engine", "Pipeline", "Worker", "Runtime", "UQCITProtocol"],
             path: "Sources/Coordinator"),
         // Forward passes (Llama family, BERT) on OpenBLAS from a checkpoint or straight from a package; validation.
         .target(
             name: "Runtime",
             dependencies: ["Engine", "COpenBLAS"],
             path: "Sources/Runtime",
-            swiftSettings: [.unsafeFlags([numericOptimisation])]),
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The design's ablations, noise curve and the quality-against-bits report, on real packages.
         .target(
             name: "Validation",
             dependencies: ["Engine", "Pipeline", "Coordinator", "Runtime"],
             path: "Sources/Validation",
-            swiftSettings: [.unsafeFlags([numericOptimisation])]),
+            swiftSettings: [.unsafeFlags(["-O"])]),
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
@@ -92,12 +101,12 @@ let package = Package(
 
         // Paths to the checkout, the shared models and package comparisons, for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "Kernels", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline", "Coordinator"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Coordinator", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Commands", "Engine", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Commands", "Engine", "Runtime", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
                     exclude: ["Fixtures"]),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# What bounds and overflow checks cost in the numeric targets (Engine, Runtime, Validation): builds them with -O
-# (checked, UQCIT_CHECKED=1, scratch path .build-checked) beside the normal -Ounchecked build, then prints
-# `uqcit bench` per step for both and the ratio checked/unchecked (weights per second; above 1.0 means the checked
-# build is faster), and the CPU seconds of one tiny-llama job in each build.
-# The readers of files and peers' bytes validate at entry in both builds; this measures only the checks the
-# compiler adds inside the kernels.
+# What bounds and overflow checks would cost inside the numeric kernels (the Kernels target: block formats, group
+# quantizers, rotations), the one target built -Ounchecked: builds it with -O (checked, UQCIT_CHECKED=1, scratch
+# path .build-checked) beside the normal build, then prints `uqcit bench` per step for both and the ratio
+# checked/unchecked (weights per second; above 1.0 means the checked build is faster), and the CPU seconds of one
+# tiny-llama job in each build. Engine, Runtime and Validation, which read files and peers' bytes, are -O in both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-../shared/models/tiny-llama-bytes}

@@ -53,10 +53,10 @@ def parameters(path):
     return sum(int(t.n_elements) for t in gguf.GGUFReader(path).tensors)
 
 
-def perplexity(model, text, chunks):
+def perplexity(model, text, chunks, work):
     # Into a file, not a pipe: llama.cpp's logger thread can lose its last lines (the estimate) on a pipe at exit.
-    # A log newer than its model is that model's measurement: reused.
-    log = model + ".perplexity.log"
+    # A log newer than its model is that model's measurement: reused. Logs stay in `work`, never beside a source.
+    log = os.path.join(work, os.path.basename(model) + ".perplexity.log")
     if not (os.path.exists(log) and os.path.getmtime(log) > os.path.getmtime(model) and "Final estimate" in open(log).read()):
         with open(log, "w") as f:
             subprocess.run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512",
@@ -109,7 +109,7 @@ def main():
         spec = MODELS[model]
         work = os.path.join(OUT, model)
         os.makedirs(work, exist_ok=True)
-        base, base_se = perplexity(spec["peer_source"], spec["eval"], spec["chunks"])
+        base, base_se = perplexity(spec["peer_source"], spec["eval"], spec["chunks"], work)
         print(f"{model}: source ppl {base:.4f} +/- {base_se:.4f}", file=sys.stderr)
         imatrix = importance_matrix(model, spec, work) if args.imatrix else None
         for mix in args.mixes.split(","):
@@ -117,10 +117,10 @@ def main():
             a, b = ours(model, mix, spec, work, imatrix), peer(model, mix, spec, work, imatrix)
             row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
                    "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
-            row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"], spec["chunks"])
-            row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"], spec["chunks"])
+            row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"], spec["chunks"], work)
+            row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"], spec["chunks"], work)
             if imatrix:
-                row["peer_plain_ppl"], row["peer_plain_se"] = perplexity(peer(model, mix, spec, work, None), spec["eval"], spec["chunks"])
+                row["peer_plain_ppl"], row["peer_plain_se"] = perplexity(peer(model, mix, spec, work, None), spec["eval"], spec["chunks"], work)
             row["windows"] = spec["chunks"]
             row["bytes_ratio"] = row["ours_bytes"] / row["peer_bytes"]
             row["ours_bpw"] = 8 * row["ours_bytes"] / row["parameters"]

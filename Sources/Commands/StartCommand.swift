@@ -20,6 +20,8 @@ struct StartCommand: ParsableCommand {
     @Option(help: "Output package folder (default out/package).") var out: String?
     @Option(help: "Profile name (cluster-config/profiles/NAME.yaml) or a YAML path (default uqcit).") var profile: String?
     @Option(help: "Bits per weight for the auto profile (all parameters, counted from the layers/ folder).") var targetBpw: Double?
+    @Option(help: "Calibration text for a calibrated profile (gptq-*), read by the model's tokenizer; keep it disjoint from eval text.") var calibration: String?
+    @Option(help: "Use at most this many tokens of the calibration text (default: the profile's sequences x sequence_length).") var calibrationTokens: Int?
     @Option(help: "Embedded workers, 0 for none (default: the core count).") var workers: Int?
     @Option(help: "Only these transformer layers, A..B.") var layers: String?
     @Option(help: "Serve remote workers on this endpoint, e.g. tcp://0.0.0.0:5555 (repeatable).") var bind: [String] = []
@@ -70,10 +72,12 @@ struct StartCommand: ParsableCommand {
             } else if targetBpw != nil {
                 throw ValidationError("--target-bpw applies to a profile with candidates (auto), not to \(prof.name)")
             }
+            if calibrationTokens != nil && calibration == nil { throw ValidationError("--calibration-tokens needs --calibration FILE") }
             if !quiet { stderr("[uqcit] compressing \(modelPath) with profile \(prof.name) on \(n) embedded worker(s) -> \(outPath)") }
             let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
                                                       progress: !quiet, cluster: cluster, allocation: allocation,
-                                                      importanceMatrix: try imatrix.map { path throws in try ImportanceMatrix(path: path) }))
+                                                      importanceMatrix: try imatrix.map { path throws in try ImportanceMatrix(path: path) },
+                                                      calibration: calibration.map { CalibrationText(file: $0, maxTokens: calibrationTokens) }))
             if let gguf {
                 let g = try GGUFExporter.export(try PackageReader(path: outPath), to: gguf)
                 if !quiet { stderr(String(format: "[uqcit] GGUF %@: %d tensors, %.3f bits per weight, sha256 %@", gguf, g.tensors, g.bitsPerWeight, g.sha256)) }

@@ -16,13 +16,17 @@ public struct JobOptions: Sendable {
     public var allocation: BitAllocation?
     /// llama-imatrix's output: per-column weights for the ggml searches (GGUF profiles only).
     public var importanceMatrix: ImportanceMatrix?
+    /// Required by a calibrated profile (gptq-*), refused by any other.
+    public var calibration: CalibrationText?
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
-                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, importanceMatrix: ImportanceMatrix? = nil) {
+                cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, importanceMatrix: ImportanceMatrix? = nil,
+                calibration: CalibrationText? = nil) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
         self.cluster = cluster
         self.allocation = allocation
         self.importanceMatrix = importanceMatrix
+        self.calibration = calibration
     }
 }
 
@@ -51,11 +55,16 @@ public enum CompressionJob {
         }
         try o.cluster.checkBindPolicy()
         let source = try ModelSources.open(o.model)
-        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers, importance: o.importanceMatrix)
+        let text = try o.calibration.map { try $0.tokenize(for: source) }
+        if o.profile.calibration != nil && o.cluster.storage == .stream {
+            throw JobError.invalid("profile \(o.profile.name) is calibrated: its activations are staged for the workers to read, so it needs storage: shared")
+        }
+        let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers, importance: o.importanceMatrix,
+                               calibration: text.map { ($0.tokens, o.calibration!.file) })
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
         let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers,
-                                                   importanceMatrix: o.importanceMatrix?.sha256)
+                                                importanceMatrix: o.importanceMatrix?.sha256, calibration: text?.identity)
         if try out.claim(identity) == .complete {
             let meta = try PackageJSON.decode(PackageMetadata.self, from: Array(FileManager.default.contents(atPath: out.metadataFile)!))
             return JobSummary(package: o.out, alreadyComplete: true, metadata: meta, seconds: 0, tasks: plan.taskCount, resumedTasks: plan.taskCount)
@@ -77,7 +86,7 @@ public enum CompressionJob {
         }
 
         let context = try ZMQContext()
-        let wire = JobWire(jobID: String(Digest.sha256Hex(Array("\(identity.sourceFingerprint)|\(identity.profileHash)|\(layers ?? "")".utf8)).prefix(16)),
+        let wire = JobWire(jobID: String(Digest.sha256Hex(Array("\(identity.sourceFingerprint)|\(identity.profileHash)|\(layers ?? "")|\(identity.calibration ?? "")".utf8)).prefix(16)),
                            coordinatorName: "coordinator@\(ProcessInfo.processInfo.hostName)",
                            stagingDir: absolute(out.stagingFolder),
                            sourceDir: source is Checkpoint ? absolute(source.location) : source.location)
@@ -102,6 +111,10 @@ public enum CompressionJob {
             // The folder's tiles are in its package files now; a resume verifies those instead.
             for (i, a) in plan.assignments.enumerated() where a.folder == folder {
                 try? FileManager.default.removeItem(atPath: out.stagingFolder + "/" + (StagingNames.tile(i, 0) as NSString).deletingLastPathComponent)
+            }
+            // So are the activations and H its blocks read: a calibrated job stages about two blocks' worth at a time.
+            for staged in plan.calibration?.stagingFolders(ofPackageFolder: folder, plan: plan) ?? [] {
+                try? FileManager.default.removeItem(atPath: out.stagingFolder + "/" + staged)
             }
         }, tick: { progress.update($0) })
         progress.update(scheduler.progress, force: true)

@@ -30,7 +30,10 @@ public struct JobProgress: Sendable {
 
 /// The job's state machine, independent of any transport: which tasks are ready, leased, finished; the
 /// dependency order [MEASURE for all, then the allocation ->] ANALYZE -> QUANTIZE tiles -> COMPENSATE; attempts
-/// and requeues; folders ready to assemble.
+/// and requeues; folders ready to assemble. A calibrated plan adds, per block b in order: CAPTURE of every shard
+/// (after PROPAGATE of that shard through block b - 1) -> the block's QUANTIZE tiles (after their ANALYZE too)
+/// -> PROPAGATE of every shard; a block's folder is ready only when its PROPAGATE tasks, which read its staged
+/// tiles, are done.
 /// Not thread-safe: one thread owns it (the broker's).
 public final class JobScheduler: @unchecked Sendable {
     /// The plan; with an auto profile its policies are replaced once, when the allocation is made.
@@ -63,6 +66,7 @@ public final class JobScheduler: @unchecked Sendable {
     private var running: [String: TaskSpec] = [:]
     private var folderRemaining: [String: Int] = [:]
     private var foldersReady: [String] = []
+    private var layerPipeline: LayerPipeline?
 
     /// `allocation` is required when the plan still needs one (an auto profile).
     public init(plan: JobPlan, maxAttempts: Int = 3, allocation: BitAllocation? = nil) throws(JobError) {
@@ -81,6 +85,12 @@ public final class JobScheduler: @unchecked Sendable {
             folderRemaining[a.folder, default: 0] += 1
             enqueue(plan.needsAllocation ? .measureTask(i, plan.measureSpec(i)) : .analyzeTask(i, plan.analyzeSpec(i)))
         }
+        if let calibration = plan.calibration {
+            let pipeline = LayerPipeline(calibration, plan: plan)
+            for b in calibration.blocks.indices.dropLast() { folderRemaining[plan.assignments[calibration.blocks[b].anchor].folder, default: 0] += 1 }
+            for t in pipeline.firstTasks() { enqueue(t) }
+            layerPipeline = pipeline
+        }
         for f in plan.folders where folderRemaining[f] == 0 { foldersReady.append(f) }
     }
 
@@ -92,9 +102,11 @@ public final class JobScheduler: @unchecked Sendable {
 
     private func enqueue(_ t: TaskSpec) {
         pending[t.id] = t
-        switch t.kind {
-        case .measure, .analyze: queue.append(t.id)
-        case .quantize, .compensate: followUps.append(t.id)
+        // A calibrated job's layer passes keep the one FIFO they were designed with.
+        if plan.calibration == nil && (t.kind == .quantize || t.kind == .compensate) {
+            followUps.append(t.id)
+        } else {
+            queue.append(t.id)
         }
     }
 
@@ -185,11 +197,26 @@ public final class JobScheduler: @unchecked Sendable {
         case .analyze:
             guard let a = o.analysis else { throw missing("analysis") }
             results.analyses[i] = a
-            for k in 0..<plan.tileCount(i) { enqueue(.quantizeTask(i, tile: k, plan.quantizeSpec(i, tile: k, analysis: a))) }
+            if let pipeline = layerPipeline, pipeline.calibration.linear(i) != nil {
+                for q in pipeline.analyzed(i, plan: plan, analysis: a) { enqueue(q) }
+            } else {
+                for k in 0..<plan.tileCount(i) { enqueue(.quantizeTask(i, tile: k, plan.quantizeSpec(i, tile: k, analysis: a))) }
+            }
+        case .capture:
+            guard o.layerPass != nil, let spec = t.layerPass else { throw missing("layer pass") }
+            for q in layerPipeline!.captured(spec, files: o.outputs, plan: plan) { enqueue(q) }
+        case .propagate:
+            guard o.layerPass != nil, let spec = t.layerPass, let x = o.outputs.first else { throw missing("layer pass") }
+            let (next, blockDone) = layerPipeline!.propagated(spec, hidden: x)
+            for k in next { enqueue(k) }
+            if blockDone { finishFolderPart(plan.assignments[i].folder) }
         case .quantize:
             guard let tile = o.tile, let k = t.tile else { throw missing("tile") }
             results.tileResults[i, default: [:]][k] = tile
             parametersDone += tile.elements
+            if let pipeline = layerPipeline, let (b, _) = pipeline.calibration.linear(i) {
+                for p in pipeline.quantized(block: b, plan: plan, stagedFiles: results.stagedFiles, analyses: results.analyses) { enqueue(p) }
+            }
             if results.tileResults[i, default: [:]].count == plan.tileCount(i) {
                 let rank = plan.assignments[i].policy?.compensationRank ?? 0
                 if rank > 0, let analysis = results.analyses[i] {
@@ -209,7 +236,10 @@ public final class JobScheduler: @unchecked Sendable {
     private func finishTensor(_ i: Int) {
         tensorDone[i] = true
         tensorsDone += 1
-        let f = plan.assignments[i].folder
+        finishFolderPart(plan.assignments[i].folder)
+    }
+
+    private func finishFolderPart(_ f: String) {
         folderRemaining[f]! -= 1
         if folderRemaining[f] == 0 { foldersReady.append(f) }
     }

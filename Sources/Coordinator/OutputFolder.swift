@@ -17,10 +17,13 @@ public struct OutputFolder {
         public var layers: String?
         /// SHA-256 of the importance matrix (`--imatrix`), if any.
         public var importanceMatrix: String?
+        /// A calibrated job's text: its SHA-256 and the tokens used, so a resume on other text is refused.
+        public var calibration: String?
 
-        public init(sourceFingerprint: String, profileHash: String, layers: String?, importanceMatrix: String? = nil) {
+        public init(sourceFingerprint: String, profileHash: String, layers: String?, importanceMatrix: String? = nil, calibration: String? = nil) {
             self.sourceFingerprint = sourceFingerprint; self.profileHash = profileHash; self.layers = layers
             self.importanceMatrix = importanceMatrix
+            self.calibration = calibration
         }
     }
 
@@ -41,7 +44,8 @@ public struct OutputFolder {
                 guard existing == identity else {
                     let what = existing.sourceFingerprint != identity.sourceFingerprint ? "a different source model" :
                         existing.profileHash != identity.profileHash ? "a different profile" :
-                        existing.layers != identity.layers ? "a different layer range" : "a different importance matrix"
+                        existing.layers != identity.layers ? "a different layer range" :
+                        existing.calibration != identity.calibration ? "different calibration text (\(existing.calibration ?? "none"))" : "a different importance matrix"
                     throw PackageError.outputInUse(path: path, reason: "holds a job for \(what); remove it or choose another --out")
                 }
                 return fm.fileExists(atPath: metadataFile) ? .complete : .resumable

@@ -23,8 +23,12 @@ public enum ResultValidator {
         guard outcome.taskId == task.id else { throw InvalidResult("the result names task '\(outcome.taskId)', the lease is for \(task.id)") }
         guard outcome.seconds.isFinite, outcome.seconds >= 0 else { throw InvalidResult("seconds is \(outcome.seconds)") }
         let parts: [(String, Bool)] = [("analysis", outcome.analysis != nil), ("tile", outcome.tile != nil),
-                                       ("compensation", outcome.compensation != nil), ("measurements", outcome.measurements != nil)]
-        let required = switch task.kind { case .analyze: "analysis"; case .quantize: "tile"; case .compensate: "compensation"; case .measure: "measurements" }
+                                       ("compensation", outcome.compensation != nil), ("measurements", outcome.measurements != nil),
+                                       ("layer pass", outcome.layerPass != nil)]
+        let required = switch task.kind {
+        case .analyze: "analysis"; case .quantize: "tile"; case .compensate: "compensation"; case .measure: "measurements"
+        case .capture, .propagate: "layer pass"
+        }
         for (name, present) in parts {
             if name == required && !present { throw InvalidResult("\(task.kind.rawValue.uppercased()) result without its \(name)") }
             if name != required && present { throw InvalidResult("\(task.kind.rawValue.uppercased()) result carries a \(name)") }
@@ -52,6 +56,9 @@ public enum ResultValidator {
                 guard x.bytes > 0 && x.bytes <= bound else { throw InvalidResult("measurement \(k) claims \(x.bytes) bytes") }
                 try nonNegative(x.relativeError, "measurement \(k) relativeError")
             }
+        case .capture, .propagate:
+            guard let spec = task.layerPass, let r = outcome.layerPass else { throw InvalidResult("task \(task.id) has no layer pass spec") }
+            guard r.tokens == spec.tokenCount else { throw InvalidResult("a layer pass over \(r.tokens) tokens, the shard holds \(spec.tokenCount)") }
         }
         try checkOutputNames(outcome.outputs, task)
     }
@@ -125,6 +132,15 @@ public enum ResultValidator {
             let c = task.compensate, e = c?.tensor.entry
             let elements = (c?.rank ?? 0) * ((e?.rows ?? 0) + (e?.columns ?? 0))
             return [StagingNames.lowRank(task.tensorIndex): elements * maxBytesPerElement + headerAllowance]
+        case .capture:
+            guard let p = task.layerPass else { return [:] }
+            return Dictionary(uniqueKeysWithValues: HessianSpace.allCases.map { space in
+                let n = p.shape.columns(of: space)
+                return (StagingNames.hessian(layer: p.layer, shard: p.shard, space: space), n * n * MemoryLayout<Double>.size + headerAllowance)
+            })
+        case .propagate:
+            guard let p = task.layerPass else { return [:] }
+            return [StagingNames.hidden(layer: p.layer + 1, shard: p.shard): p.tokenCount * p.shape.hiddenSize * MemoryLayout<Float>.size + headerAllowance]
         }
     }
 

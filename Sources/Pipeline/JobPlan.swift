@@ -11,12 +11,16 @@ public struct JobPlan: Codable, Sendable {
     /// Per quantized tensor (HF name), the mean square activation of each input column from an importance
     /// matrix (`--imatrix`): the ggml searches weight their fits with it. Empty without one.
     public var columnImportance: [String: [Float]] = [:]
+    /// Calibrated profiles: the layer pipeline (CAPTURE, calibrated QUANTIZE, PROPAGATE per block).
+    public var calibration: CalibrationPlan?
 
     public init(checkpoint: Checkpoint, profile: Profile, layers: ClosedRange<Int>? = nil) throws {
         try self.init(source: checkpoint, profile: profile, layers: layers)
     }
 
-    public init(source: ModelSource, profile: Profile, layers: ClosedRange<Int>? = nil, importance: ImportanceMatrix? = nil) throws {
+    /// `calibration`: the tokenized `--calibration` text and its file name, required by a calibrated profile.
+    public init(source: ModelSource, profile: Profile, layers: ClosedRange<Int>? = nil, importance: ImportanceMatrix? = nil,
+                calibration: (tokens: [Int], file: String)? = nil) throws {
         let classifier = try LayerClassifier(profile: profile, config: source.config)
         sourceFolder = source.location
         sourceFingerprint = source.fingerprint()
@@ -26,7 +30,8 @@ public struct JobPlan: Codable, Sendable {
         if let mix = profile.ggufMix {
             // GGUF profiles: llama-quantize's type for each tensor, chosen over the whole model (its rules count
             // layers); its float types keep the tensor as stored.
-            let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location)
+            let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location,
+                                              hasImportanceMatrix: importance != nil)
             for i in list.indices where list[i].tensor.entry.shape.count >= 2 {
                 let type = types[list[i].name]!
                 list[i].policy = type.isQuantized ? .ggml(type, codes: profile.ggmlCodes) : nil
@@ -53,6 +58,20 @@ public struct JobPlan: Codable, Sendable {
         }
         assignments = list
         tileRows = list.map { Self.tileRows(columns: $0.tensor.entry.columns, rows: $0.tensor.entry.rows, tileElements: profile.tileElements) }
+        switch (profile.calibration, calibration) {
+        case (nil, nil):
+            self.calibration = nil
+        case (nil, .some):
+            throw JobError.invalid("--calibration applies to a calibrated profile (gptq-*), not to \(profile.name)")
+        case (.some, nil):
+            throw JobError.invalid("profile \(profile.name) is calibrated: give it text with --calibration FILE")
+        case let (settings?, text?):
+            guard layers == nil else { throw JobError.invalid("a calibrated profile runs every block in order: --layers does not apply") }
+            guard !profile.rotation.enabled, profile.granularity == .channel else {
+                throw JobError.invalid("profile \(profile.name): GPTQ rounds unrotated weights with channel granularity")
+            }
+            self.calibration = try CalibrationPlan(settings: settings, tokens: text.tokens, source: source, assignments: list, file: text.file)
+        }
     }
 
     /// Rows per tile: as many as fit in `tileElements` floats, at least one.
@@ -69,7 +88,7 @@ public struct JobPlan: Codable, Sendable {
     /// its level asks for a low-rank residual; with a profile that allocates bits (auto), also one MEASURE per
     /// quantized tensor first, and the COMPENSATE count is the one planned before the allocation.
     public var taskCount: Int {
-        assignments.indices.reduce(0) { n, i in
+        assignments.indices.reduce(calibration?.layerPassCount ?? 0) { n, i in
             guard let p = assignments[i].policy else { return n }
             return n + 1 + tileCount(i) + (p.compensationRank > 0 ? 1 : 0) + (needsAllocation ? 1 : 0)
         }
@@ -117,12 +136,13 @@ public struct JobPlan: Codable, Sendable {
                            rotation: profile.rotation, clusters: profile.clusters, tileRows: tileRows[i])
     }
 
-    public func quantizeSpec(_ i: Int, tile: Int, analysis: AnalysisResult) -> QuantizeSpec {
+    /// `hessian`: a calibrated linear's H input (GPTQ); nil rounds to nearest.
+    public func quantizeSpec(_ i: Int, tile: Int, analysis: AnalysisResult, hessian: HessianInput? = nil) -> QuantizeSpec {
         let a = assignments[i]
         let start = tile * tileRows[i]
         return QuantizeSpec(tensor: a.tensor, policy: a.policy!, granularity: profile.granularity, analysis: analysis,
                             rowStart: start, rowCount: min(tileRows[i], a.tensor.entry.rows - start),
-                            columnImportance: columnImportance[a.name])
+                            columnImportance: columnImportance[a.name], hessian: hessian)
     }
 
     public func layout(_ i: Int, analysis: AnalysisResult) -> QuantizedTensorLayout {

@@ -61,15 +61,12 @@ public struct LlamaConfig: Sendable, Equatable {
         }
         inverseFrequencies = inv
     }
-}
 
-/// One decoder layer's weights as Float, in the PyTorch [out, in] layout.
-struct LlamaLayerWeights: Sendable {
-    var inputNorm: [Float], postNorm: [Float]
-    var q: [Float], k: [Float], v: [Float], o: [Float]
-    var qBias: [Float]?, kBias: [Float]?, vBias: [Float]?, oBias: [Float]?
-    var gate: [Float], up: [Float], down: [Float]
-    var gateBias: [Float]?, upBias: [Float]?, downBias: [Float]?
+    /// What one decoder block needs of the config.
+    public var blockShape: LlamaBlockShape {
+        LlamaBlockShape(hiddenSize: hiddenSize, intermediateSize: intermediateSize, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                        rmsNormEps: rmsNormEps, inverseFrequencies: inverseFrequencies)
+    }
 }
 
 /// A Llama-family causal LM forward pass on OpenBLAS, following Hugging Face's LlamaForCausalLM: RMSNorm,
@@ -150,36 +147,6 @@ public final class LlamaModel: @unchecked Sendable {
         _ = try headWeights()
     }
 
-    /// cos and sin tables [T, hd] for positions 0..<T, computed in Double and rounded to Float (as reference.py).
-    private func ropeTables(_ t: Int) -> (cos: [Float], sin: [Float]) {
-        let hd = config.headDim, half = hd / 2
-        var c = [Float](repeating: 0, count: t * hd), s = c
-        for p in 0..<t {
-            for i in 0..<half {
-                let a = Double(p) * config.inverseFrequencies[i]
-                let cv = Float(cos(a)), sv = Float(sin(a))
-                c[p * hd + i] = cv; c[p * hd + i + half] = cv
-                s[p * hd + i] = sv; s[p * hd + i + half] = sv
-            }
-        }
-        return (c, s)
-    }
-
-    private static func applyRope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim hd: Int, cos: [Float], sin: [Float]) {
-        let half = hd / 2
-        for t in 0..<tokens {
-            for h in 0..<heads {
-                let v = x + (t * heads + h) * hd
-                let cs = t * hd
-                for i in 0..<half {
-                    let a = v[i], b = v[i + half]
-                    v[i] = a * cos[cs + i] - b * sin[cs + i]
-                    v[i + half] = b * cos[cs + i + half] + a * sin[cs + i + half]
-                }
-            }
-        }
-    }
-
     /// Log-probabilities [T, vocab] of the next token at every position, for each sequence (sequences may
     /// differ in length; each is its own batch element, processed in parallel).
     public func logProbs(_ sequences: [[Int]]) throws -> [Matrix] {
@@ -191,10 +158,11 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let xs: [Matrix] = try sequences.map { s in Matrix(rows: s.count, cols: d, values: try weights.gatherRows(prefix + "embed_tokens.weight", ids: s)) }
         let longest = sequences.map(\.count).max() ?? 0
-        let (cosT, sinT) = ropeTables(longest)
+        let shape = c.blockShape
+        let rope = LlamaBlock.ropeTables(tokens: longest, shape: shape)
         for l in 0..<c.layers {
             let w = try layer(l)
-            RuntimeThreads.parallelFor(xs.count) { b in Self.decoderLayer(w, x: xs[b], config: c, cos: cosT, sin: sinT) }
+            RuntimeThreads.parallelFor(xs.count) { b in LlamaBlock.forward(w, x: xs[b], shape: shape, rope: rope) }
         }
         let (norm, lm) = try headWeights()
         let out = xs.map { Matrix(rows: $0.rows, cols: c.vocabSize) }
@@ -206,27 +174,5 @@ public final class LlamaModel: @unchecked Sendable {
             for i in 0..<t { Kernels.logSoftmax(out[b].row(i), count: c.vocabSize) }
         }
         return out
-    }
-
-    private static func decoderLayer(_ w: LlamaLayerWeights, x: Matrix, config c: LlamaConfig, cos: [Float], sin: [Float]) {
-        let t = x.rows, d = c.hiddenSize, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, f = c.intermediateSize
-        let h = Matrix(rows: t, cols: d)
-        Kernels.rmsNorm(x.base, rows: t, cols: d, weight: w.inputNorm, eps: c.rmsNormEps, into: h.base)
-        let q = Matrix(rows: t, cols: qd), k = Matrix(rows: t, cols: kvd), v = Matrix(rows: t, cols: kvd)
-        Kernels.linear(h.base, rows: t, inFeatures: d, weight: w.q, outFeatures: qd, bias: w.qBias, into: q.base)
-        Kernels.linear(h.base, rows: t, inFeatures: d, weight: w.k, outFeatures: kvd, bias: w.kBias, into: k.base)
-        Kernels.linear(h.base, rows: t, inFeatures: d, weight: w.v, outFeatures: kvd, bias: w.vBias, into: v.base)
-        applyRope(q.base, tokens: t, heads: c.heads, headDim: c.headDim, cos: cos, sin: sin)
-        applyRope(k.base, tokens: t, heads: c.kvHeads, headDim: c.headDim, cos: cos, sin: sin)
-        let o = Matrix(rows: t, cols: qd), scratch = Matrix(rows: t, cols: t)
-        Kernels.attention(q: q.base, k: k.base, v: v.base, tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                          causal: true, scratch: scratch.base, into: o.base)
-        Kernels.linear(o.base, rows: t, inFeatures: qd, weight: w.o, outFeatures: d, bias: w.oBias, into: x.base, accumulate: true)
-        Kernels.rmsNorm(x.base, rows: t, cols: d, weight: w.postNorm, eps: c.rmsNormEps, into: h.base)
-        let g = Matrix(rows: t, cols: f), u = Matrix(rows: t, cols: f)
-        Kernels.linear(h.base, rows: t, inFeatures: d, weight: w.gate, outFeatures: f, bias: w.gateBias, into: g.base)
-        Kernels.linear(h.base, rows: t, inFeatures: d, weight: w.up, outFeatures: f, bias: w.upBias, into: u.base)
-        for i in 0..<(t * f) { g.data[i] = Kernels.silu(g.data[i]) * u.data[i] }
-        Kernels.linear(g.base, rows: t, inFeatures: f, weight: w.down, outFeatures: d, bias: w.downBias, into: x.base, accumulate: true)
     }
 }

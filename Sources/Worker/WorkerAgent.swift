@@ -1,6 +1,7 @@
 import Foundation
 import Engine
 import Pipeline
+import Runtime
 import UQCITProtocol
 
 public struct WorkerSettings: Sendable {
@@ -188,6 +189,9 @@ public final class WorkerAgent: @unchecked Sendable {
                     } catch {
                         throw WorkerError.rejected(coordinator: settings.endpoint, reason: "its Welcome asks for \(error)")
                     }
+                    // The first heartbeat was timed by this worker's own interval: a coordinator with a shorter one
+                    // would hear nothing while the first task runs and declare this worker dead.
+                    nextHeartbeat = min(nextHeartbeat, Date().addingTimeInterval(heartbeat.interval))
                     mode = StorageMode(rawValue: w.storageMode) ?? .shared
                     let staging = try useSource(w, mode: mode)
                     // The coordinator streams the tiles of one COMPENSATE task after another, at most one per thread.
@@ -289,7 +293,7 @@ public final class WorkerAgent: @unchecked Sendable {
         }
         lock.withLock {
             openedSource = (w.sourceDir, source)
-            executor = StepExecutor(source: source, stagingFolder: staging)
+            executor = StepExecutor(source: source, stagingFolder: staging, layerPasses: LlamaLayerPasses())
         }
         return staging
     }

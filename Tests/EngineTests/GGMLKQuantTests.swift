@@ -1,4 +1,5 @@
 @testable import Engine
+@testable import Kernels
 import Foundation
 import TestSupport
 import XCTest

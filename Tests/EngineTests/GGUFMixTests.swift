@@ -80,6 +80,24 @@ final class GGUFMixTests: XCTestCase {
         XCTAssertEqual(types["token_embd.weight"], .q6_K, "tied embeddings take the output's type")
     }
 
+    /// llama.cpp's two ffn_down rules that depend on `has_imatrix`, on 16 layers (n/8 = 2): IQ4_XS bumps the first
+    /// eighth to Q5_K only without a matrix, Q4_0 moves it to Q4_1 only with one (llama-quant.cpp).
+    func testFFNDownRulesThatDependOnAnImportanceMatrix() throws {
+        let layers = 16
+        var tensors: [GGUFMixModel.Tensor] = [.init(name: "token_embd.weight", shape: [256, 512])]
+        for i in 0..<layers { tensors.append(.init(name: "blk.\(i).ffn_down.weight", shape: [512, 256])) }
+        func ffnDown(_ mix: GGUFMix, imatrix: Bool) throws -> [GGMLType] {
+            let model = GGUFMixModel(architecture: "llama", layerCount: layers, headCount: 8, kvHeadCount: 8, tensors: tensors,
+                                     hasImportanceMatrix: imatrix)
+            return Array(try mix.tensorTypes(for: model).dropFirst())
+        }
+        XCTAssertEqual(try ffnDown(.iq4_xs, imatrix: false), [.q5_K, .q5_K] + [GGMLType](repeating: .iq4_xs, count: 14))
+        XCTAssertEqual(try ffnDown(.iq4_xs, imatrix: true), [GGMLType](repeating: .iq4_xs, count: 16))
+        XCTAssertEqual(try ffnDown(.q4_0, imatrix: false), [GGMLType](repeating: .q4_0, count: 16))
+        XCTAssertEqual(try ffnDown(.q4_0, imatrix: true), [.q4_1, .q4_1] + [GGMLType](repeating: .q4_0, count: 14))
+        XCTAssertEqual(try ffnDown(.q5_0, imatrix: true), [.q5_1, .q5_1] + [GGMLType](repeating: .q5_0, count: 14))
+    }
+
     func testMoEFFNDownNeedsALayerInItsName() {
         let model = GGUFMixModel(architecture: "llama", layerCount: 2, headCount: 8, kvHeadCount: 8, expertCount: 8,
                                  tensors: [.init(name: "ffn_down_exps.weight", shape: [256, 256, 8])])

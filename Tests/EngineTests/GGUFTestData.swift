@@ -26,14 +26,6 @@ enum GGUFTestData {
         }
     }
 
-    /// Whether ggml `type` can be decoded in this tree. The block formats arrive from another branch; until then
-    /// their files are placeholders that trap, so tests that need them skip rather than crash the test run.
-    static func codecAvailable(_ type: GGMLType) -> Bool {
-        let unit = TestPaths.repoRoot + "/Sources/Engine/GGML/GGML\(type.rawValue).swift"
-        guard let text = try? String(contentsOfFile: unit, encoding: .utf8) else { return false }
-        return !text.hasPrefix("// PLACEHOLDER")
-    }
-
     static func requireModel(_ path: String) throws {
         try XCTSkipUnless(FileManager.default.fileExists(atPath: path), "\(path) is not present")
     }

@@ -34,9 +34,27 @@ final class WireConversionTests: XCTestCase {
             .quantizeTask(7, tile: 2, quantize),
             .compensateTask(7, CompensateSpec(tensor: tensor, rank: 4, tileRows: 16, layout: layout)),
             .measureTask(7, MeasureSpec(tensor: tensor, candidates: [policy, .ggml(.q6_K, codes: .search), .ggml(.iq4_xs)], rotation: true, sampleRows: 64)),
+            .quantizeTask(7, tile: 3, QuantizeSpec(tensor: tensor, policy: policy, granularity: .channel, analysis: analysis, rowStart: 48, rowCount: 16,
+                                                   hessian: HessianInput(space: .mlpOutput, shards: [file(1), file(2)], rounding: .diagonalImportance, damping: 0.01, blockSize: 128, actOrder: true))),
+            .captureTask(anchor: 7, layerPass(layer: 0, staged: nil)),
+            .propagateTask(anchor: 7, layerPass(layer: 2, staged: StagedTensor(layout: layout, tileRows: 16, tiles: [file(3), file(4)]))),
             .quantizeTask(7, tile: 1, QuantizeSpec(tensor: tensor, policy: .ggml(.q4_0), granularity: .channel, analysis: analysis,
                                                    rowStart: 16, rowCount: 16, columnImportance: (0..<128).map { Float($0) / 8 })),
         ]
+    }
+
+    func file(_ k: UInt8) -> TaskOutputFile {
+        TaskOutputFile(name: "calibration/layer_1/h_down_in_\(k).st", size: 100 + Int(k), sha256: Digest.hex([UInt8](repeating: k, count: 32)))
+    }
+
+    /// Block 0 embeds two sequences of 3 tokens; a later block reads its staged input instead.
+    func layerPass(layer: Int, staged: StagedTensor?) -> LayerPassSpec {
+        let shape = LlamaBlockShape(hiddenSize: 128, intermediateSize: 64, heads: 4, kvHeads: 2, headDim: 32, rmsNormEps: 1e-5,
+                                    inverseFrequencies: (0..<16).map { 1 / pow(10000, Double(2 * $0) / 32) })
+        let tensors = [BlockTensor(role: .down, tensor: tensor, staged: staged), BlockTensor(role: .qBias, tensor: tensor)]
+        return LayerPassSpec(layer: layer, shard: 1, shape: shape, tensors: tensors, sequences: 2, sequenceLength: 3,
+                             embedding: layer == 0 ? tensor : nil, tokens: layer == 0 ? [1, 2, 3, 250, 0, 7] : [],
+                             hidden: layer == 0 ? nil : file(9))
     }
 
     func outcomes() -> [TaskOutcome] {
@@ -51,6 +69,7 @@ final class WireConversionTests: XCTestCase {
                                                     CandidateMeasurement(policy: .ggml(.q2_K), bytes: 3000, relativeError: 0.1)],
                         outputs: [], seconds: 0),
             TaskOutcome(taskId: "M8", measurements: [], outputs: [], seconds: 0),
+            TaskOutcome(taskId: "K0.1", layerPass: LayerPassResult(tokens: 6), outputs: [self.file(5), self.file(6)], seconds: 3),
         ]
     }
 
@@ -91,7 +110,7 @@ final class WireConversionTests: XCTestCase {
         assertRefused(compensate, "TaskAssignment.compensate.layout") { $0.compensate.clearLayout() }
         assertRefused(compensate, "TaskAssignment.compensate.layout.low.format") { $0.compensate.layout.low.format = .unspecified }
         assertRefused(compensate, "TaskAssignment.compensate.layout.sparse_format") { $0.compensate.layout.sparseFormat = .UNRECOGNIZED(77) }
-        let weighted = Uqcit_V2_TaskAssignment(tasks()[4], attempt: 1)
+        let weighted = Uqcit_V2_TaskAssignment(tasks()[7], attempt: 1)
         let importance = "TaskAssignment.quantize.column_importance"
         assertRefused(weighted, importance) { $0.quantize.columnImportance.removeLast() }
         assertRefused(weighted, importance) { $0.quantize.columnImportance[5] = -1 }
@@ -100,6 +119,25 @@ final class WireConversionTests: XCTestCase {
         let measure = Uqcit_V2_TaskAssignment(tasks()[3], attempt: 1)
         assertRefused(measure, "TaskAssignment.measure.candidates") { $0.measure.candidates = [] }
         assertRefused(measure, "TaskAssignment.measure.candidates[1].pattern") { $0.measure.candidates[1].pattern = "" }
+        let calibrated = Uqcit_V2_TaskAssignment(tasks()[4], attempt: 1)
+        assertRefused(calibrated, "TaskAssignment.quantize.hessian.space") { $0.quantize.hessian.space = .unspecified }
+        assertRefused(calibrated, "TaskAssignment.quantize.hessian.shards") { $0.quantize.hessian.shards = [] }
+        assertRefused(calibrated, "TaskAssignment.quantize.hessian.shards[1].sha256") { $0.quantize.hessian.shards[1].sha256 = Data() }
+        assertRefused(calibrated, "TaskAssignment.quantize.hessian.damping") { $0.quantize.hessian.damping = -.infinity }
+        assertRefused(calibrated, "TaskAssignment.quantize.hessian.block_size") { $0.quantize.hessian.blockSize = 0 }
+        let capture = Uqcit_V2_TaskAssignment(tasks()[5], attempt: 1)
+        assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.clearShape() }
+        assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.shape.kvHeads = 3 }
+        assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.shape.inverseFrequencies.removeLast() }
+        assertRefused(capture, "TaskAssignment.capture.tensors[1].role") { $0.capture.tensors[1].role = .UNRECOGNIZED(17) }
+        assertRefused(capture, "TaskAssignment.capture.tensors[0].tensor") { $0.capture.tensors[0].clearTensor() }
+        assertRefused(capture, "TaskAssignment.capture.sequences") { $0.capture.sequences = 0 }
+        assertRefused(capture, "TaskAssignment.capture") { $0.capture.tokens.removeLast() }
+        assertRefused(capture, "TaskAssignment.capture") { $0.capture.hidden = .init(self.file(1)) }
+        let propagate = Uqcit_V2_TaskAssignment(tasks()[6], attempt: 1)
+        assertRefused(propagate, "TaskAssignment.propagate") { $0.propagate.clearHidden() }
+        assertRefused(propagate, "TaskAssignment.propagate.tensors[0].staged.layout") { $0.propagate.tensors[0].staged.clearLayout() }
+        assertRefused(propagate, "TaskAssignment.propagate.tensors[0].staged.tiles[1].name") { $0.propagate.tensors[0].staged.tiles[1].name = "" }
     }
 
     func testMalformedResultsNameTheField() {
@@ -113,6 +151,8 @@ final class WireConversionTests: XCTestCase {
         assertRefused(analysis, "TaskResult.analysis.clusters[1].columns[0]") { $0.analysis.clusters[1].columns[0] = UInt64(Int.max) + 1 }
         let measure = Uqcit_V2_TaskResult(outcomes()[3], attempt: 1)
         assertRefused(measure, "TaskResult.measurement.candidates[0].policy") { $0.measurement.candidates[0].clearPolicy() }
+        let layerPass = Uqcit_V2_TaskResult(outcomes()[5], attempt: 1)
+        assertRefused(layerPass, "TaskResult.layer_pass.tokens") { $0.layerPass.tokens = UInt64.max }
     }
 
     /// A result of another kind than the leased task decodes, and the validator refuses it for its kind.

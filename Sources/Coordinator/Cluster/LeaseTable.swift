@@ -21,9 +21,14 @@ public struct LeaseDeadlines: Sendable, Equatable {
         return self
     }
 
-    /// The parameters a task reads: its tile's rows for QUANTIZE, the whole tensor otherwise.
+    /// The parameters a task reads: its tile's rows for QUANTIZE (and a calibrated tile's H), a layer pass's
+    /// block weights and shard activations, the whole tensor otherwise.
     static func parameters(of task: TaskSpec) -> Int {
-        if let q = task.quantize { return q.rowCount * q.tensor.entry.columns }
+        if let q = task.quantize {
+            let cols = q.tensor.entry.columns
+            return q.rowCount * cols + (q.hessian == nil ? 0 : cols * cols)
+        }
+        if let p = task.layerPass { return p.tensors.reduce(p.tokenCount * p.shape.hiddenSize) { $0 + $1.tensor.entry.elementCount } }
         let tensor = task.analyze?.tensor ?? task.compensate?.tensor ?? task.measure?.tensor
         return tensor?.entry.elementCount ?? 0
     }

@@ -57,7 +57,8 @@ struct ResumeState {
         state.intactBytes = scan.intactBytes
         guard scan.intactBytes > 0 else { return state }
 
-        let skipAssembled = !plan.needsAllocation
+        // Not for a calibrated plan either: its layer passes are tasks of no tensor, restored only by replay.
+        let skipAssembled = !plan.needsAllocation && plan.calibration == nil
         if skipAssembled {
             for folder in plan.folders where state.assembledFolders[folder] != nil { state.restoredTasks += scheduler.restoreAssembled(folder: folder) }
         }
@@ -74,7 +75,9 @@ struct ResumeState {
                 log("journal record for task \(task) fails validation (\(error)); the task is not done and will run again")
                 return true
             }
-            let folder = plan.assignments[spec.tensorIndex].folder
+            // A layer pass's files are removed with the block that reads them (its own H, the next block's X): once
+            // that block's folder is assembled they are not needed again, before that they must still be staged.
+            let folder = plan.assignments[spec.layerPass.map { plan.calibration!.readerAnchor(of: spec.kind, $0) } ?? spec.tensorIndex].folder
             guard state.assembledFolders[folder] != nil || matches(outcome.outputs, out.stagingFolder) else {
                 log("task \(task): its staged output does not match the journal; it will run again")
                 return true

@@ -25,6 +25,9 @@ enum SimulatedOutcome {
             o.compensation = CompensationResult(rank: rank, sourceSumSquares: 1, errorSumSquaresBefore: 1e-2, errorSumSquaresAfter: 5e-3)
             // Two fp16 factors, rows x rank and rank x columns.
             o.outputs = [file(task, StagingNames.lowRank(task.tensorIndex), bytes: rank * (e.rows + e.columns) * 2 + headerBytes)]
+        case .capture, .propagate:
+            // Calibrated plans need calibration text, which `SimulatedJob` does not give: never leased here.
+            break
         case .measure:
             guard let s = task.measure else { break }
             o.measurements = s.candidates.map { p in

@@ -96,15 +96,18 @@ public struct GGUFMixModel: Sendable {
     public var expertCount: Int
     /// Every tensor of the model. Whether the embeddings are tied is read from it: no "output.weight" means tied.
     public var tensors: [Tensor]
+    /// Whether an importance matrix is given (llama.cpp's `has_imatrix`): two ffn_down rules depend on it.
+    public var hasImportanceMatrix: Bool
 
     public init(architecture: String, layerCount: Int, headCount: Int, kvHeadCount: Int, expertCount: Int = 0,
-                tensors: [Tensor]) {
+                tensors: [Tensor], hasImportanceMatrix: Bool = false) {
         self.architecture = architecture
         self.layerCount = layerCount
         self.headCount = headCount
         self.kvHeadCount = kvHeadCount
         self.expertCount = expertCount
         self.tensors = tensors
+        self.hasImportanceMatrix = hasImportanceMatrix
     }
 }
 

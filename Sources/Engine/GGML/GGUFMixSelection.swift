@@ -33,6 +33,7 @@ struct GGUFMixSelection {
     let layerCount: Int
     let tiedEmbeddings: Bool
     let attentionVCount: Int
+    let hasImportanceMatrix: Bool
     private var attentionVSeen = 0
     private var ffnDownSeen = 0
 
@@ -45,6 +46,7 @@ struct GGUFMixSelection {
         layerCount = model.layerCount
         tiedEmbeddings = !model.tensors.contains { Category(name: $0.name) == .output }
         attentionVCount = model.tensors.filter { Category(name: $0.name).isAttentionVLike }.count
+        hasImportanceMatrix = model.hasImportanceMatrix
     }
 
     /// Indices of `tensors` in the order llama.cpp's model loader holds them: by layer number ("blk.N."; other
@@ -170,9 +172,12 @@ struct GGUFMixSelection {
         case .q4_K_M:
             if isFalcon { return i < n / 16 ? .q6_K : Self.usesMoreBits(i, of: n) ? .q5_K : .q4_K }
             return Self.usesMoreBits(i, of: n) ? .q6_K : base
-        case .iq4_nl, .iq4_xs: return i < n / 8 ? .q5_K : base
+        case .iq4_nl, .iq4_xs: return i < n / 8 && !hasImportanceMatrix ? .q5_K : base
         case .q5_K_M: return Self.usesMoreBits(i, of: n) ? .q6_K : base
         case .q4_K_S: return !isFalcon && i < n / 8 ? .q5_K : base
+        // With an importance matrix only: llama.cpp guards the first ffn_down layers of Q4_0 and Q5_0 this way.
+        case .q4_0: return hasImportanceMatrix && i < n / 8 ? .q4_1 : base
+        case .q5_0: return hasImportanceMatrix && i < n / 8 ? .q5_1 : base
         default: return base
         }
     }

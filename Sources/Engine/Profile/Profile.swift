@@ -124,9 +124,12 @@ public struct Profile: Codable, Sendable, Equatable {
     /// GGUF profiles: `reference` fills the blocks with llama.cpp's own codes (the baseline, byte for byte),
     /// `search` (the default) with ours.
     public var ggmlCodes: GGMLCodeChoice?
+    /// Calibrated profiles (gptq-*): the block linears are rounded by GPTQ against H = XᵀX of their inputs,
+    /// captured layer by layer on `--calibration` text.
+    public var calibration: CalibrationSettings?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, granularity, rotation, clusters, levels, roles, overrides, candidates
+        case name, description, granularity, rotation, clusters, levels, roles, overrides, candidates, calibration
         case ggufMix = "gguf_mix", ggmlCodes = "ggml_codes"
         case tileElements = "tile_elements", keepSource = "keep_source", targetBitsPerWeight = "target_bits_per_weight"
     }

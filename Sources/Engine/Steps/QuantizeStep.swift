@@ -1,21 +1,24 @@
-/// QUANTIZE one row tile: read, rotate, split into the high and low shares, quantize, pack, and measure
-/// the error of exactly what was packed. The output is the tile's container bytes; the caller stores them.
+/// QUANTIZE one row tile: read, rotate, split into the high and low shares, quantize (to nearest, or by GPTQ
+/// against the summed H of a calibrated tile), pack, and measure the error of exactly what was packed. The output
+/// is the tile's container bytes; the caller stores them.
 public enum QuantizeStep {
     public struct Output: Sendable {
         public var tile: [UInt8]       // a safetensors container of the tile's arrays
         public var result: TileResult
     }
 
-    public static func run(_ spec: QuantizeSpec, source: TensorRowSource) throws -> Output {
+    /// `stagingFolder`: where a calibrated tile's H shards are read from.
+    public static func run(_ spec: QuantizeSpec, source: TensorRowSource, stagingFolder: String) throws -> Output {
         let layout = QuantizedTensorLayout(spec: spec)
         let cols = layout.columns, n = spec.rowCount
         var x = try source.readRows(spec.tensor, start: spec.rowStart, count: n)
         let rotation = Rotation(layout.rotation)
         x.withUnsafeMutableBufferPointer { rotation.rotateRows($0, rows: n) }
-        let arrays = x.withUnsafeBufferPointer {
-            TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters,
-                             columnImportance: spec.columnImportance)
-        }
+        let arrays = try spec.hessian.map { try CalibratedTile.encode(x, rows: n, layout: layout, hessian: $0, stagingFolder: stagingFolder) }
+            ?? x.withUnsafeBufferPointer {
+                TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters,
+                                 columnImportance: spec.columnImportance)
+            }
         var y = [Float](repeating: 0, count: n * cols)
         let byName = Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) })
         try y.withUnsafeMutableBufferPointer { (p) throws(PackageError) in

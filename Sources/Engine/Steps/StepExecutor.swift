@@ -5,10 +5,13 @@ import Foundation
 public struct StepExecutor: Sendable {
     public let source: TensorRowSource
     public let stagingFolder: String
+    /// Runs CAPTURE and PROPAGATE; a worker without one refuses them.
+    public let layerPasses: LayerPassRunner?
 
-    public init(source: TensorRowSource, stagingFolder: String) {
+    public init(source: TensorRowSource, stagingFolder: String, layerPasses: LayerPassRunner? = nil) {
         self.source = source
         self.stagingFolder = stagingFolder
+        self.layerPasses = layerPasses
         BLASThreads.useOne()
     }
 
@@ -21,7 +24,7 @@ public struct StepExecutor: Sendable {
         case .analyze:
             outcome.analysis = try AnalyzeStep.run(task.analyze!, source: source)
         case .quantize:
-            let out = try QuantizeStep.run(task.quantize!, source: source)
+            let out = try QuantizeStep.run(task.quantize!, source: source, stagingFolder: stagingFolder)
             outcome.tile = out.result
             outcome.outputs.append(try store(out.tile, as: StagingNames.tile(task.tensorIndex, task.tile!)))
         case .compensate:
@@ -32,6 +35,11 @@ public struct StepExecutor: Sendable {
             }
             outcome.compensation = out.result
             outcome.outputs.append(try store(out.arrays, as: StagingNames.lowRank(task.tensorIndex)))
+        case .capture, .propagate:
+            guard let layerPasses else { throw CalibrationError.unsupported("task \(task.id): this worker has no forward pass for layer passes") }
+            let out = try layerPasses.run(task.kind, task.layerPass!, source: source, stagingFolder: stagingFolder)
+            outcome.layerPass = out.result
+            for f in out.files { outcome.outputs.append(try store(f.bytes, as: f.name)) }
         }
         outcome.seconds = Date().timeIntervalSince(start)
         return outcome

@@ -71,9 +71,11 @@ public struct QuantizeSpec: Codable, Sendable, Equatable {
     /// One importance weight per input column (an importance matrix's mean squares) for the ggml searches; nil
     /// fits unweighted.
     public var columnImportance: [Float]?
+    /// Calibrated tiles: rounded by GPTQ against this H instead of to nearest.
+    public var hessian: HessianInput?
 
     public init(tensor: CheckpointTensor, policy: LevelPolicy, granularity: Granularity, analysis: AnalysisResult, rowStart: Int, rowCount: Int,
-                columnImportance: [Float]? = nil) {
+                columnImportance: [Float]? = nil, hessian: HessianInput? = nil) {
         self.tensor = tensor
         self.policy = policy
         self.granularity = granularity
@@ -81,6 +83,7 @@ public struct QuantizeSpec: Codable, Sendable, Equatable {
         self.rowStart = rowStart
         self.rowCount = rowCount
         self.columnImportance = columnImportance
+        self.hessian = hessian
     }
 }
 

@@ -6,6 +6,14 @@ public enum Digest {
         hex(Array(SHA256.hash(data: Array(bytes))))
     }
 
+    /// The bytes of a hex digest as `hex` writes it (64 hex digits for SHA-256); a malformed string is the
+    /// receiver's validator's to refuse, so it is converted as is.
+    public static func bytes(hex: String) -> [UInt8] {
+        let u = Array(hex.utf8)
+        func v(_ c: UInt8) -> UInt8 { c >= 97 ? c &- 87 : c >= 65 ? c &- 55 : c &- 48 }
+        return stride(from: 0, to: u.count - 1, by: 2).map { v(u[$0]) << 4 | v(u[$0 + 1]) }
+    }
+
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8](); out.reserveCapacity(bytes.count * 2)

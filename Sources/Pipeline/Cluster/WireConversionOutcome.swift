@@ -8,7 +8,7 @@ extension Uqcit_V2_TaskResult {
         self.init()
         taskID = o.taskId
         self.attempt = attempt
-        outputs = o.outputs.map { f in .with { $0.name = f.name; $0.size = UInt64(f.size); $0.sha256 = Data(Self.bytes(hex: f.sha256)) } }
+        outputs = o.outputs.map(Uqcit_V2_OutputFile.init)
         seconds = o.seconds
         if let a = o.analysis {
             result = .analysis(.init(a))
@@ -26,14 +26,9 @@ extension Uqcit_V2_TaskResult {
             result = .measurement(.with {
                 $0.candidates = m.map { x in .with { $0.policy = .init(x.policy); $0.bytes = UInt64(x.bytes); $0.relativeError = x.relativeError } }
             })
+        } else if let p = o.layerPass {
+            result = .layerPass(.with { $0.tokens = UInt64(p.tokens) })
         }
-    }
-
-    /// Our own digests are 64 hex digits (Digest.hex); anything else is the validator's to refuse, not ours to send.
-    private static func bytes(hex: String) -> [UInt8] {
-        let u = Array(hex.utf8)
-        func v(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48 }
-        return stride(from: 0, to: u.count - 1, by: 2).map { v(u[$0]) << 4 | v(u[$0 + 1]) }
     }
 }
 
@@ -41,12 +36,7 @@ extension TaskOutcome {
     /// The outcome as the worker reported it; whether it fits the leased task is ResultValidator's question.
     public init(wire r: Uqcit_V2_TaskResult) throws(WireFormatError) {
         var outputs: [TaskOutputFile] = []
-        for (k, f) in r.outputs.enumerated() {
-            let field = "TaskResult.outputs[\(k)]"
-            guard f.sha256.count == 32 else { throw WireFormatError(field + ".sha256", "\(f.sha256.count) bytes, a SHA-256 is 32") }
-            outputs.append(TaskOutputFile(name: try WireField.nonEmpty(f.name, field + ".name"), size: try WireField.int(f.size, field + ".size"),
-                                          sha256: Digest.hex(Array(f.sha256))))
-        }
+        for (k, f) in r.outputs.enumerated() { outputs.append(try TaskOutputFile(wire: f, field: "TaskResult.outputs[\(k)]")) }
         self.init(taskId: try WireField.nonEmpty(r.taskID, "TaskResult.task_id"), outputs: outputs, seconds: r.seconds)
         switch r.result {
         case .analysis(let a):
@@ -66,8 +56,10 @@ extension TaskOutcome {
                                                  bytes: try WireField.int(x.bytes, field + ".bytes"), relativeError: x.relativeError))
             }
             measurements = list
+        case .layerPass(let p):
+            layerPass = LayerPassResult(tokens: try WireField.int(p.tokens, "TaskResult.layer_pass.tokens"))
         case nil:
-            throw WireFormatError("TaskResult.result", "missing: one of analysis, tile, compensation, measurement is required")
+            throw WireFormatError("TaskResult.result", "missing: one of analysis, tile, compensation, measurement, layer_pass is required")
         }
     }
 }

@@ -22,6 +22,7 @@ extension Uqcit_V2_TaskAssignment {
                 $0.analysis = .init(s.analysis); $0.tile = UInt64(t.tile!)
                 $0.rowStart = UInt64(s.rowStart); $0.rowCount = UInt64(s.rowCount)
                 $0.columnImportance = s.columnImportance ?? []
+                if let h = s.hessian { $0.hessian = .init(h) }
             })
         case .compensate:
             let s = t.compensate!
@@ -34,6 +35,10 @@ extension Uqcit_V2_TaskAssignment {
                 $0.tensor = .init(s.tensor); $0.candidates = s.candidates.map(Uqcit_V2_LevelPolicy.init)
                 $0.rotation = s.rotation; $0.sampleRows = UInt64(s.sampleRows)
             })
+        case .capture:
+            task = .capture(.init(t.layerPass!))
+        case .propagate:
+            task = .propagate(.init(t.layerPass!))
         }
     }
 }
@@ -60,7 +65,8 @@ extension TaskSpec {
                 granularity: try Granularity(wire: w.granularity, field: f + ".granularity"),
                 analysis: try AnalysisResult(wire: WireField.required(w.hasAnalysis, w.analysis, f + ".analysis"), field: f + ".analysis"),
                 rowStart: try WireField.int(w.rowStart, f + ".row_start"),
-                rowCount: try Self.positive(w.rowCount, f + ".row_count"))
+                rowCount: try Self.positive(w.rowCount, f + ".row_count"),
+                hessian: w.hasHessian ? try HessianInput(wire: w.hessian, field: f + ".hessian") : nil)
             spec.columnImportance = try Self.columnImportance(w.columnImportance, for: spec, f + ".column_importance")
             self = .quantizeTask(index, tile: try WireField.int(w.tile, f + ".tile"), spec)
         case .compensate(let w):
@@ -77,8 +83,12 @@ extension TaskSpec {
             for (k, c) in w.candidates.enumerated() { candidates.append(try LevelPolicy(wire: c, field: "\(f).candidates[\(k)]")) }
             self = .measureTask(index, MeasureSpec(tensor: try Self.tensor(w.hasTensor, w.tensor, f), candidates: candidates,
                                                    rotation: w.rotation, sampleRows: try WireField.int(w.sampleRows, f + ".sample_rows")))
+        case .capture(let w):
+            self = .captureTask(anchor: index, try LayerPassSpec(wire: w, field: "TaskAssignment.capture"))
+        case .propagate(let w):
+            self = .propagateTask(anchor: index, try LayerPassSpec(wire: w, field: "TaskAssignment.propagate"))
         case nil:
-            throw WireFormatError("TaskAssignment.task", "missing: one of analyze, quantize, compensate, measure is required")
+            throw WireFormatError("TaskAssignment.task", "missing: one of analyze, quantize, compensate, measure, capture, propagate is required")
         }
         self.id = id
     }

@@ -197,6 +197,150 @@ public nonisolated enum Uqcit_V2_GgmlCodeChoice: SwiftProtobuf.Enum, Swift.CaseI
 
 }
 
+/// The input spaces of a Llama block's linears, each with its own H = X^T X: q/k/v read ATTENTION_INPUT,
+/// o_proj ATTENTION_OUTPUT, gate/up MLP_INPUT, down_proj MLP_OUTPUT. File names use attn_in, o_in, mlp_in, down_in.
+public nonisolated enum Uqcit_V2_HessianSpace: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case attentionInput // = 1
+  case attentionOutput // = 2
+  case mlpInput // = 3
+  case mlpOutput // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .attentionInput
+    case 2: self = .attentionOutput
+    case 3: self = .mlpInput
+    case 4: self = .mlpOutput
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .attentionInput: return 1
+    case .attentionOutput: return 2
+    case .mlpInput: return 3
+    case .mlpOutput: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Uqcit_V2_HessianSpace] = [
+    .unspecified,
+    .attentionInput,
+    .attentionOutput,
+    .mlpInput,
+    .mlpOutput,
+  ]
+
+}
+
+/// What a weight of a Llama block is. Names in the checkpoint: [model.]layers.<l>.input_layernorm.weight,
+/// .post_attention_layernorm.weight, .self_attn.{q,k,v,o}_proj.{weight,bias}, .mlp.{gate,up,down}_proj.{weight,bias}.
+public nonisolated enum Uqcit_V2_BlockTensorRole: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case inputNorm // = 1
+  case postNorm // = 2
+  case q // = 3
+  case k // = 4
+  case v // = 5
+  case o // = 6
+  case gate // = 7
+  case up // = 8
+  case down // = 9
+  case qBias // = 10
+  case kBias // = 11
+  case vBias // = 12
+  case oBias // = 13
+  case gateBias // = 14
+  case upBias // = 15
+  case downBias // = 16
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .inputNorm
+    case 2: self = .postNorm
+    case 3: self = .q
+    case 4: self = .k
+    case 5: self = .v
+    case 6: self = .o
+    case 7: self = .gate
+    case 8: self = .up
+    case 9: self = .down
+    case 10: self = .qBias
+    case 11: self = .kBias
+    case 12: self = .vBias
+    case 13: self = .oBias
+    case 14: self = .gateBias
+    case 15: self = .upBias
+    case 16: self = .downBias
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .inputNorm: return 1
+    case .postNorm: return 2
+    case .q: return 3
+    case .k: return 4
+    case .v: return 5
+    case .o: return 6
+    case .gate: return 7
+    case .up: return 8
+    case .down: return 9
+    case .qBias: return 10
+    case .kBias: return 11
+    case .vBias: return 12
+    case .oBias: return 13
+    case .gateBias: return 14
+    case .upBias: return 15
+    case .downBias: return 16
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Uqcit_V2_BlockTensorRole] = [
+    .unspecified,
+    .inputNorm,
+    .postNorm,
+    .q,
+    .k,
+    .v,
+    .o,
+    .gate,
+    .up,
+    .down,
+    .qBias,
+    .kBias,
+    .vBias,
+    .oBias,
+    .gateBias,
+    .upBias,
+    .downBias,
+  ]
+
+}
+
 public nonisolated struct Uqcit_V2_Envelope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -973,6 +1117,224 @@ public nonisolated struct Uqcit_V2_QuantizeTask: @unchecked Sendable {
     set {_uniqueStorage()._columnImportance = newValue}
   }
 
+  /// Optional. Set in a calibrated job (gptq-* profiles): the rows are rounded by GPTQ against this H instead of
+  /// to nearest; the layout is then one symmetric int8/4/3/2 low part, no high share, no rotation.
+  public var hessian: Uqcit_V2_HessianInput {
+    get {_storage._hessian ?? Uqcit_V2_HessianInput()}
+    set {_uniqueStorage()._hessian = newValue}
+  }
+  /// Returns true if `hessian` has been explicitly set.
+  public var hasHessian: Bool {_storage._hessian != nil}
+  /// Clears the value of `hessian`. Subsequent reads from it will return its default value.
+  public mutating func clearHessian() {_uniqueStorage()._hessian = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A calibrated tile's input: H of the tile's input space is the sum, in the order listed, of one file per
+/// CAPTURE shard of the block (each a safetensors file with one F64 array "hessian" [columns, columns]); the
+/// fixed order makes the sum's bytes independent of which worker captured which shard.
+public nonisolated struct Uqcit_V2_HessianInput: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required.
+  public var space: Uqcit_V2_HessianSpace = .unspecified
+
+  /// At least one: "calibration/layer_<l>/h_<space>_<shard>.st" in shard order, with the size and SHA-256 their
+  /// CAPTURE results stated.
+  public var shards: [Uqcit_V2_OutputFile] = []
+
+  /// Added to H's diagonal as this fraction of its mean diagonal; finite, >= 0.
+  public var damping: Double = 0
+
+  /// Columns per lazy batch, >= 1.
+  public var blockSize: UInt64 = 0
+
+  /// Quantize columns by decreasing H_ii with every group's scale fixed beforehand (static groups).
+  public var actOrder: Bool = false
+
+  /// False: GPTQ. True: round to nearest with each group's scale searched under the columns' H_ii (an importance
+  /// matrix), the cheap baseline; damping, block_size and act_order then do not apply.
+  public var diagonalImportance: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A Llama-family block's hyper-parameters (from config.json; RoPE frequencies after any rope_scaling).
+public nonisolated struct Uqcit_V2_LlamaBlockShape: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Each in 1..2^20; heads a multiple of kv_heads; head_dim even.
+  public var hiddenSize: UInt64 = 0
+
+  public var intermediateSize: UInt64 = 0
+
+  public var heads: UInt64 = 0
+
+  public var kvHeads: UInt64 = 0
+
+  public var headDim: UInt64 = 0
+
+  public var rmsNormEps: Float = 0
+
+  /// head_dim / 2 inverse frequencies, finite.
+  public var inverseFrequencies: [Double] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A linear as its QUANTIZE tiles staged it: "t<tensor index>/tile_<k>.st", tile_rows rows each (the last fewer).
+public nonisolated struct Uqcit_V2_StagedTensor: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required; rotation kind "none".
+  public var layout: Uqcit_V2_QuantizedTensorLayout {
+    get {_layout ?? Uqcit_V2_QuantizedTensorLayout()}
+    set {_layout = newValue}
+  }
+  /// Returns true if `layout` has been explicitly set.
+  public var hasLayout: Bool {self._layout != nil}
+  /// Clears the value of `layout`. Subsequent reads from it will return its default value.
+  public mutating func clearLayout() {self._layout = nil}
+
+  public var tileRows: UInt64 = 0
+
+  /// Every tile in order, with the size and SHA-256 its QUANTIZE result stated.
+  public var tiles: [Uqcit_V2_OutputFile] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _layout: Uqcit_V2_QuantizedTensorLayout? = nil
+}
+
+/// One weight of the block.
+public nonisolated struct Uqcit_V2_BlockTensor: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required.
+  public var role: Uqcit_V2_BlockTensorRole = .unspecified
+
+  /// Required: the source weight.
+  public var tensor: Uqcit_V2_TensorRef {
+    get {_tensor ?? Uqcit_V2_TensorRef()}
+    set {_tensor = newValue}
+  }
+  /// Returns true if `tensor` has been explicitly set.
+  public var hasTensor: Bool {self._tensor != nil}
+  /// Clears the value of `tensor`. Subsequent reads from it will return its default value.
+  public mutating func clearTensor() {self._tensor = nil}
+
+  /// Optional, PROPAGATE only: the quantized linear to run instead of the source weight.
+  public var staged: Uqcit_V2_StagedTensor {
+    get {_staged ?? Uqcit_V2_StagedTensor()}
+    set {_staged = newValue}
+  }
+  /// Returns true if `staged` has been explicitly set.
+  public var hasStaged: Bool {self._staged != nil}
+  /// Clears the value of `staged`. Subsequent reads from it will return its default value.
+  public mutating func clearStaged() {self._staged = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _tensor: Uqcit_V2_TensorRef? = nil
+  fileprivate var _staged: Uqcit_V2_StagedTensor? = nil
+}
+
+/// CAPTURE and PROPAGATE (calibrated jobs): one Llama decoder block over one shard of calibration sequences,
+/// `sequences` of `sequence_length` tokens, each sequence causal from position 0. Block 0's input is the shard's
+/// token ids looked up in `embedding`; a later block's input is `hidden` (X_l, "calibration/layer_<l>/x_<shard>.st",
+/// one F32 array "hidden" [sequences * sequence_length, hidden_size]) as PROPAGATE of block l - 1 staged it.
+/// CAPTURE runs the block with its source weights and writes, per HessianSpace, "calibration/layer_<l>/h_<space>_<shard>.st"
+/// (F64 "hessian", the sum over the shard's tokens of x x^T of that space's input). PROPAGATE runs it with its
+/// quantized linears (`staged`) and writes X_{l+1} of the shard, "calibration/layer_<l+1>/x_<shard>.st".
+/// Result: TaskResult.layer_pass. The task's tensor_index is the block's q_proj (its folder's anchor).
+public nonisolated struct Uqcit_V2_LayerPassTask: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var layer: UInt64 {
+    get {_storage._layer}
+    set {_uniqueStorage()._layer = newValue}
+  }
+
+  public var shard: UInt64 {
+    get {_storage._shard}
+    set {_uniqueStorage()._shard = newValue}
+  }
+
+  /// Required.
+  public var shape: Uqcit_V2_LlamaBlockShape {
+    get {_storage._shape ?? Uqcit_V2_LlamaBlockShape()}
+    set {_uniqueStorage()._shape = newValue}
+  }
+  /// Returns true if `shape` has been explicitly set.
+  public var hasShape: Bool {_storage._shape != nil}
+  /// Clears the value of `shape`. Subsequent reads from it will return its default value.
+  public mutating func clearShape() {_uniqueStorage()._shape = nil}
+
+  /// The block's weights; at least the nine that are not biases.
+  public var tensors: [Uqcit_V2_BlockTensor] {
+    get {_storage._tensors}
+    set {_uniqueStorage()._tensors = newValue}
+  }
+
+  /// Each >= 1.
+  public var sequences: UInt64 {
+    get {_storage._sequences}
+    set {_uniqueStorage()._sequences = newValue}
+  }
+
+  public var sequenceLength: UInt64 {
+    get {_storage._sequenceLength}
+    set {_uniqueStorage()._sequenceLength = newValue}
+  }
+
+  /// Block 0: the embedding table and sequences * sequence_length token ids (each below the table's rows).
+  public var embedding: Uqcit_V2_TensorRef {
+    get {_storage._embedding ?? Uqcit_V2_TensorRef()}
+    set {_uniqueStorage()._embedding = newValue}
+  }
+  /// Returns true if `embedding` has been explicitly set.
+  public var hasEmbedding: Bool {_storage._embedding != nil}
+  /// Clears the value of `embedding`. Subsequent reads from it will return its default value.
+  public mutating func clearEmbedding() {_uniqueStorage()._embedding = nil}
+
+  public var tokens: [UInt64] {
+    get {_storage._tokens}
+    set {_uniqueStorage()._tokens = newValue}
+  }
+
+  /// Later blocks: the staged input, with the size and SHA-256 its PROPAGATE result stated.
+  public var hidden: Uqcit_V2_OutputFile {
+    get {_storage._hidden ?? Uqcit_V2_OutputFile()}
+    set {_uniqueStorage()._hidden = newValue}
+  }
+  /// Returns true if `hidden` has been explicitly set.
+  public var hasHidden: Bool {_storage._hidden != nil}
+  /// Clears the value of `hidden`. Subsequent reads from it will return its default value.
+  public mutating func clearHidden() {_uniqueStorage()._hidden = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1055,7 +1417,8 @@ public nonisolated struct Uqcit_V2_TaskAssignment: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Required. Unique within the job, e.g. "A12", "Q12.3", "C12", "M12"; the result echoes it.
+  /// Required. Unique within the job, e.g. "A12", "Q12.3", "C12", "M12", "K3.0" (CAPTURE of block 3, shard 0),
+  /// "P3.0" (PROPAGATE); the result echoes it.
   public var taskID: String = String()
 
   /// 1 on first delivery; incremented each time the task is requeued after a lost lease or a retryable failure.
@@ -1099,6 +1462,22 @@ public nonisolated struct Uqcit_V2_TaskAssignment: Sendable {
     set {task = .measure(newValue)}
   }
 
+  public var capture: Uqcit_V2_LayerPassTask {
+    get {
+      if case .capture(let v)? = task {return v}
+      return Uqcit_V2_LayerPassTask()
+    }
+    set {task = .capture(newValue)}
+  }
+
+  public var propagate: Uqcit_V2_LayerPassTask {
+    get {
+      if case .propagate(let v)? = task {return v}
+      return Uqcit_V2_LayerPassTask()
+    }
+    set {task = .propagate(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Required: exactly one; its case is the task's kind.
@@ -1107,6 +1486,8 @@ public nonisolated struct Uqcit_V2_TaskAssignment: Sendable {
     case quantize(Uqcit_V2_QuantizeTask)
     case compensate(Uqcit_V2_CompensateTask)
     case measure(Uqcit_V2_MeasureTask)
+    case capture(Uqcit_V2_LayerPassTask)
+    case propagate(Uqcit_V2_LayerPassTask)
 
   }
 
@@ -1218,6 +1599,19 @@ public nonisolated struct Uqcit_V2_MeasureResult: Sendable {
   public init() {}
 }
 
+/// The result of CAPTURE or PROPAGATE: the tokens it ran, which must be the shard's.
+public nonisolated struct Uqcit_V2_LayerPassResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tokens: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Uqcit_V2_TaskResult: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1284,6 +1678,14 @@ public nonisolated struct Uqcit_V2_TaskResult: @unchecked Sendable {
     set {_uniqueStorage()._result = .measurement(newValue)}
   }
 
+  public var layerPass: Uqcit_V2_LayerPassResult {
+    get {
+      if case .layerPass(let v)? = _storage._result {return v}
+      return Uqcit_V2_LayerPassResult()
+    }
+    set {_uniqueStorage()._result = .layerPass(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Required: exactly one, of the assignment's kind.
@@ -1292,6 +1694,7 @@ public nonisolated struct Uqcit_V2_TaskResult: @unchecked Sendable {
     case tile(Uqcit_V2_TileResult)
     case compensation(Uqcit_V2_CompensationResult)
     case measurement(Uqcit_V2_MeasureResult)
+    case layerPass(Uqcit_V2_LayerPassResult)
 
   }
 
@@ -1372,6 +1775,14 @@ nonisolated extension Uqcit_V2_Granularity: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Uqcit_V2_GgmlCodeChoice: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GGML_CODE_CHOICE_UNSPECIFIED\0\u{1}GGML_CODE_CHOICE_REFERENCE\0\u{1}GGML_CODE_CHOICE_SEARCH\0")
+}
+
+nonisolated extension Uqcit_V2_HessianSpace: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HESSIAN_SPACE_UNSPECIFIED\0\u{1}HESSIAN_SPACE_ATTENTION_INPUT\0\u{1}HESSIAN_SPACE_ATTENTION_OUTPUT\0\u{1}HESSIAN_SPACE_MLP_INPUT\0\u{1}HESSIAN_SPACE_MLP_OUTPUT\0")
+}
+
+nonisolated extension Uqcit_V2_BlockTensorRole: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BLOCK_TENSOR_ROLE_UNSPECIFIED\0\u{1}BLOCK_TENSOR_ROLE_INPUT_NORM\0\u{1}BLOCK_TENSOR_ROLE_POST_NORM\0\u{1}BLOCK_TENSOR_ROLE_Q\0\u{1}BLOCK_TENSOR_ROLE_K\0\u{1}BLOCK_TENSOR_ROLE_V\0\u{1}BLOCK_TENSOR_ROLE_O\0\u{1}BLOCK_TENSOR_ROLE_GATE\0\u{1}BLOCK_TENSOR_ROLE_UP\0\u{1}BLOCK_TENSOR_ROLE_DOWN\0\u{1}BLOCK_TENSOR_ROLE_Q_BIAS\0\u{1}BLOCK_TENSOR_ROLE_K_BIAS\0\u{1}BLOCK_TENSOR_ROLE_V_BIAS\0\u{1}BLOCK_TENSOR_ROLE_O_BIAS\0\u{1}BLOCK_TENSOR_ROLE_GATE_BIAS\0\u{1}BLOCK_TENSOR_ROLE_UP_BIAS\0\u{1}BLOCK_TENSOR_ROLE_DOWN_BIAS\0")
 }
 
 nonisolated extension Uqcit_V2_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2583,7 +2994,7 @@ nonisolated extension Uqcit_V2_AnalyzeTask: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QuantizeTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}policy\0\u{1}granularity\0\u{1}analysis\0\u{1}tile\0\u{3}row_start\0\u{3}row_count\0\u{3}column_importance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}policy\0\u{1}granularity\0\u{1}analysis\0\u{1}tile\0\u{3}row_start\0\u{3}row_count\0\u{3}column_importance\0\u{1}hessian\0")
 
   fileprivate class _StorageClass {
     var _tensor: Uqcit_V2_TensorRef? = nil
@@ -2594,6 +3005,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
     var _rowStart: UInt64 = 0
     var _rowCount: UInt64 = 0
     var _columnImportance: [Float] = []
+    var _hessian: Uqcit_V2_HessianInput? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2612,6 +3024,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
       _rowStart = source._rowStart
       _rowCount = source._rowCount
       _columnImportance = source._columnImportance
+      _hessian = source._hessian
     }
   }
 
@@ -2638,6 +3051,7 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
         case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._rowStart) }()
         case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._rowCount) }()
         case 8: try { try decoder.decodeRepeatedFloatField(value: &_storage._columnImportance) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._hessian) }()
         default: break
         }
       }
@@ -2674,6 +3088,9 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
       if !_storage._columnImportance.isEmpty {
         try visitor.visitPackedFloatField(value: _storage._columnImportance, fieldNumber: 8)
       }
+      try { if let v = _storage._hessian {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2691,6 +3108,336 @@ nonisolated extension Uqcit_V2_QuantizeTask: SwiftProtobuf.Message, SwiftProtobu
         if _storage._rowStart != rhs_storage._rowStart {return false}
         if _storage._rowCount != rhs_storage._rowCount {return false}
         if _storage._columnImportance != rhs_storage._columnImportance {return false}
+        if _storage._hessian != rhs_storage._hessian {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uqcit_V2_HessianInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HessianInput"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}space\0\u{1}shards\0\u{1}damping\0\u{3}block_size\0\u{3}act_order\0\u{3}diagonal_importance\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.space) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.shards) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.damping) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.blockSize) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.actOrder) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.diagonalImportance) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.space != .unspecified {
+      try visitor.visitSingularEnumField(value: self.space, fieldNumber: 1)
+    }
+    if !self.shards.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.shards, fieldNumber: 2)
+    }
+    if self.damping.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.damping, fieldNumber: 3)
+    }
+    if self.blockSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.blockSize, fieldNumber: 4)
+    }
+    if self.actOrder != false {
+      try visitor.visitSingularBoolField(value: self.actOrder, fieldNumber: 5)
+    }
+    if self.diagonalImportance != false {
+      try visitor.visitSingularBoolField(value: self.diagonalImportance, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_HessianInput, rhs: Uqcit_V2_HessianInput) -> Bool {
+    if lhs.space != rhs.space {return false}
+    if lhs.shards != rhs.shards {return false}
+    if lhs.damping != rhs.damping {return false}
+    if lhs.blockSize != rhs.blockSize {return false}
+    if lhs.actOrder != rhs.actOrder {return false}
+    if lhs.diagonalImportance != rhs.diagonalImportance {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uqcit_V2_LlamaBlockShape: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LlamaBlockShape"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hidden_size\0\u{3}intermediate_size\0\u{1}heads\0\u{3}kv_heads\0\u{3}head_dim\0\u{3}rms_norm_eps\0\u{3}inverse_frequencies\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.hiddenSize) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.intermediateSize) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.heads) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.kvHeads) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.headDim) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.rmsNormEps) }()
+      case 7: try { try decoder.decodeRepeatedDoubleField(value: &self.inverseFrequencies) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.hiddenSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hiddenSize, fieldNumber: 1)
+    }
+    if self.intermediateSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.intermediateSize, fieldNumber: 2)
+    }
+    if self.heads != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heads, fieldNumber: 3)
+    }
+    if self.kvHeads != 0 {
+      try visitor.visitSingularUInt64Field(value: self.kvHeads, fieldNumber: 4)
+    }
+    if self.headDim != 0 {
+      try visitor.visitSingularUInt64Field(value: self.headDim, fieldNumber: 5)
+    }
+    if self.rmsNormEps.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.rmsNormEps, fieldNumber: 6)
+    }
+    if !self.inverseFrequencies.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.inverseFrequencies, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_LlamaBlockShape, rhs: Uqcit_V2_LlamaBlockShape) -> Bool {
+    if lhs.hiddenSize != rhs.hiddenSize {return false}
+    if lhs.intermediateSize != rhs.intermediateSize {return false}
+    if lhs.heads != rhs.heads {return false}
+    if lhs.kvHeads != rhs.kvHeads {return false}
+    if lhs.headDim != rhs.headDim {return false}
+    if lhs.rmsNormEps != rhs.rmsNormEps {return false}
+    if lhs.inverseFrequencies != rhs.inverseFrequencies {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uqcit_V2_StagedTensor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StagedTensor"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}layout\0\u{3}tile_rows\0\u{1}tiles\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._layout) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.tileRows) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.tiles) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._layout {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.tileRows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.tileRows, fieldNumber: 2)
+    }
+    if !self.tiles.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiles, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_StagedTensor, rhs: Uqcit_V2_StagedTensor) -> Bool {
+    if lhs._layout != rhs._layout {return false}
+    if lhs.tileRows != rhs.tileRows {return false}
+    if lhs.tiles != rhs.tiles {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uqcit_V2_BlockTensor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlockTensor"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}tensor\0\u{1}staged\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.role) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._tensor) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._staged) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 1)
+    }
+    try { if let v = self._tensor {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._staged {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_BlockTensor, rhs: Uqcit_V2_BlockTensor) -> Bool {
+    if lhs.role != rhs.role {return false}
+    if lhs._tensor != rhs._tensor {return false}
+    if lhs._staged != rhs._staged {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LayerPassTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}layer\0\u{1}shard\0\u{1}shape\0\u{1}tensors\0\u{1}sequences\0\u{3}sequence_length\0\u{1}embedding\0\u{1}tokens\0\u{1}hidden\0")
+
+  fileprivate class _StorageClass {
+    var _layer: UInt64 = 0
+    var _shard: UInt64 = 0
+    var _shape: Uqcit_V2_LlamaBlockShape? = nil
+    var _tensors: [Uqcit_V2_BlockTensor] = []
+    var _sequences: UInt64 = 0
+    var _sequenceLength: UInt64 = 0
+    var _embedding: Uqcit_V2_TensorRef? = nil
+    var _tokens: [UInt64] = []
+    var _hidden: Uqcit_V2_OutputFile? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _layer = source._layer
+      _shard = source._shard
+      _shape = source._shape
+      _tensors = source._tensors
+      _sequences = source._sequences
+      _sequenceLength = source._sequenceLength
+      _embedding = source._embedding
+      _tokens = source._tokens
+      _hidden = source._hidden
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._layer) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._shard) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._shape) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._tensors) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequences) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequenceLength) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._embedding) }()
+        case 8: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._tokens) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._hidden) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._layer != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._layer, fieldNumber: 1)
+      }
+      if _storage._shard != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._shard, fieldNumber: 2)
+      }
+      try { if let v = _storage._shape {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._tensors.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._tensors, fieldNumber: 4)
+      }
+      if _storage._sequences != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequences, fieldNumber: 5)
+      }
+      if _storage._sequenceLength != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequenceLength, fieldNumber: 6)
+      }
+      try { if let v = _storage._embedding {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._tokens.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._tokens, fieldNumber: 8)
+      }
+      try { if let v = _storage._hidden {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_LayerPassTask, rhs: Uqcit_V2_LayerPassTask) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._layer != rhs_storage._layer {return false}
+        if _storage._shard != rhs_storage._shard {return false}
+        if _storage._shape != rhs_storage._shape {return false}
+        if _storage._tensors != rhs_storage._tensors {return false}
+        if _storage._sequences != rhs_storage._sequences {return false}
+        if _storage._sequenceLength != rhs_storage._sequenceLength {return false}
+        if _storage._embedding != rhs_storage._embedding {return false}
+        if _storage._tokens != rhs_storage._tokens {return false}
+        if _storage._hidden != rhs_storage._hidden {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2800,7 +3547,7 @@ nonisolated extension Uqcit_V2_MeasureTask: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskAssignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{3}tensor_index\0\u{2}\u{7}analyze\0\u{1}quantize\0\u{1}compensate\0\u{1}measure\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{3}tensor_index\0\u{2}\u{7}analyze\0\u{1}quantize\0\u{1}compensate\0\u{1}measure\0\u{1}capture\0\u{1}propagate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2863,6 +3610,32 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
           self.task = .measure(v)
         }
       }()
+      case 14: try {
+        var v: Uqcit_V2_LayerPassTask?
+        var hadOneofValue = false
+        if let current = self.task {
+          hadOneofValue = true
+          if case .capture(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.task = .capture(v)
+        }
+      }()
+      case 15: try {
+        var v: Uqcit_V2_LayerPassTask?
+        var hadOneofValue = false
+        if let current = self.task {
+          hadOneofValue = true
+          if case .propagate(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.task = .propagate(v)
+        }
+      }()
       default: break
       }
     }
@@ -2898,6 +3671,14 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
     case .measure?: try {
       guard case .measure(let v)? = self.task else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .capture?: try {
+      guard case .capture(let v)? = self.task else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .propagate?: try {
+      guard case .propagate(let v)? = self.task else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
     }()
     case nil: break
     }
@@ -3128,9 +3909,39 @@ nonisolated extension Uqcit_V2_MeasureResult: SwiftProtobuf.Message, SwiftProtob
   }
 }
 
+nonisolated extension Uqcit_V2_LayerPassResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LayerPassResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tokens\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.tokens) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.tokens != 0 {
+      try visitor.visitSingularUInt64Field(value: self.tokens, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_LayerPassResult, rhs: Uqcit_V2_LayerPassResult) -> Bool {
+    if lhs.tokens != rhs.tokens {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Uqcit_V2_TaskResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{1}outputs\0\u{1}seconds\0\u{2}\u{6}analysis\0\u{1}tile\0\u{1}compensation\0\u{1}measurement\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{1}outputs\0\u{1}seconds\0\u{2}\u{6}analysis\0\u{1}tile\0\u{1}compensation\0\u{1}measurement\0\u{3}layer_pass\0")
 
   fileprivate class _StorageClass {
     var _taskID: String = String()
@@ -3227,6 +4038,19 @@ nonisolated extension Uqcit_V2_TaskResult: SwiftProtobuf.Message, SwiftProtobuf.
             _storage._result = .measurement(v)
           }
         }()
+        case 14: try {
+          var v: Uqcit_V2_LayerPassResult?
+          var hadOneofValue = false
+          if let current = _storage._result {
+            hadOneofValue = true
+            if case .layerPass(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._result = .layerPass(v)
+          }
+        }()
         default: break
         }
       }
@@ -3267,6 +4091,10 @@ nonisolated extension Uqcit_V2_TaskResult: SwiftProtobuf.Message, SwiftProtobuf.
       case .measurement?: try {
         guard case .measurement(let v)? = _storage._result else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .layerPass?: try {
+        guard case .layerPass(let v)? = _storage._result else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       }()
       case nil: break
       }

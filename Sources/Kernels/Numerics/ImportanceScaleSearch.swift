@@ -1,15 +1,15 @@
 /// SymmetricScaleSearch with a weight per element: the same candidate spans and least-squares refits, scoring
 /// Σ wᵢ (xᵢ - qᵢ d)² and refitting d = Σ wᵢ xᵢ qᵢ / Σ wᵢ qᵢ², as llama.cpp's imatrix-guided make_qx_quants. With
 /// diag(H) as weights this is the data-aware alternative to GPTQ that needs no error feedback.
-struct ImportanceScaleSearch {
-    let plain: SymmetricScaleSearch
+package struct ImportanceScaleSearch {
+    package let plain: SymmetricScaleSearch
 
-    init(format: QuantFormat) {
+    package init(format: QuantFormat) {
         plain = SymmetricScaleSearch(format: format)
     }
 
     /// The stored scale (f16 bits) for the `count` values at `x`, weighted by `importance` (non-negative).
-    func search(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, count: Int) -> UInt16 {
+    package func search(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, count: Int) -> UInt16 {
         var amax: Float = 0
         for i in 0..<count { amax = Swift.max(amax, abs(x[i])) }
         guard amax > 0 else { return 0 }

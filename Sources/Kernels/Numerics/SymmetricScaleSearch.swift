@@ -4,20 +4,20 @@
 /// int8 keeps every candidate at or above amax / (maxCode + 0.5), so even the largest weight is off by at
 /// most d / 2 and every element keeps the round-to-nearest bound; narrower formats may clip, which is
 /// where most of their gain lies.
-struct SymmetricScaleSearch {
-    typealias Lanes = GroupLanes.Lanes
+package struct SymmetricScaleSearch {
+    package typealias Lanes = GroupLanes.Lanes
 
-    let maxCode: Float
-    let codeOffset: UInt8
+    package let maxCode: Float
+    package let codeOffset: UInt8
     /// Candidate spans (maxCode + 0.5) * (firstRatio + ratioStep * k), k < steps.
-    let firstRatio: Float
-    let ratioStep: Float
-    let steps: Int
-    let keepsHalfStepBound: Bool
+    package let firstRatio: Float
+    package let ratioStep: Float
+    package let steps: Int
+    package let keepsHalfStepBound: Bool
     /// Refit-reassign rounds on the winner; they stop at the first that does not lower the error.
-    let refits = 8
+    package let refits = 8
 
-    init(format: QuantFormat) {
+    package init(format: QuantFormat) {
         maxCode = Float(format.maxCode(symmetric: true))
         codeOffset = format.symmetricCodeOffset
         keepsHalfStepBound = format == .int8
@@ -29,7 +29,7 @@ struct SymmetricScaleSearch {
     }
 
     /// The stored scale (f16 bits) for the `count` values at `x`.
-    func search(_ x: UnsafePointer<Float>, count: Int) -> UInt16 {
+    package func search(_ x: UnsafePointer<Float>, count: Int) -> UInt16 {
         var high = Lanes()
         GroupLanes.forEach(x, count: count) { v, _ in
             high = GroupLanes.maximum(high, GroupLanes.maximum(v, -v))
@@ -56,7 +56,7 @@ struct SymmetricScaleSearch {
     }
 
     /// Codes for a stored d (see QuantFormat.symmetricCodeOffset); the same arithmetic `measure` uses.
-    func assign(_ x: UnsafePointer<Float>, count: Int, scale: UInt16, into codes: UnsafeMutablePointer<UInt8>) {
+    package func assign(_ x: UnsafePointer<Float>, count: Int, scale: UInt16, into codes: UnsafeMutablePointer<UInt8>) {
         let d = HalfPrecision.f16ToFloat(scale)
         let inverse: Float = d > 0 ? 1 / d : 0
         for i in 0..<count {

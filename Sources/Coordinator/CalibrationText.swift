@@ -1,0 +1,37 @@
+import Foundation
+import Engine
+import Pipeline
+import Runtime
+
+/// `--calibration FILE [--calibration-tokens N]`: the text a calibrated job captures activations on, read by
+/// the model's own tokenizer (bytes for a byte-level model, byte-level BPE from a GGUF source's vocabulary or a
+/// checkpoint's tokenizer.json). Its digest and token count are part of the job's identity.
+public struct CalibrationText: Sendable {
+    public var file: String
+    /// Use at most this many tokens from the start of the text (nil: as many as the profile's sequences take).
+    public var maxTokens: Int?
+
+    public init(file: String, maxTokens: Int? = nil) {
+        self.file = file
+        self.maxTokens = maxTokens
+    }
+
+    /// The text's token ids (cut to `maxTokens`) and the identity a resume must match.
+    func tokenize(for source: ModelSource) throws -> (tokens: [Int], identity: String) {
+        guard let data = FileManager.default.contents(atPath: file) else { throw JobError.invalid("\(file): cannot read the calibration text") }
+        if let m = maxTokens, m < 1 { throw JobError.invalid("--calibration-tokens must be at least 1, got \(m)") }
+        let bytes = Array(data)
+        var tokens: [Int]
+        if let gguf = source as? GGUFSource {
+            tokens = try BPETokenizer(gguf: gguf.tokenizer).encode(String(decoding: bytes, as: UTF8.self))
+        } else if source is Checkpoint, FileManager.default.fileExists(atPath: source.location + "/tokenizer.json") {
+            tokens = try BPETokenizer(huggingFaceFile: source.location + "/tokenizer.json").encode(String(decoding: bytes, as: UTF8.self))
+        } else if source.config["vocab_size"]?.doubleValue == 256 {
+            tokens = bytes.map { Int($0) }
+        } else {
+            throw JobError.invalid("\(source.location): no tokenizer for the calibration text (a GGUF source's vocabulary, tokenizer.json, or a 256-token byte-level model)")
+        }
+        if let m = maxTokens { tokens = Array(tokens.prefix(m)) }
+        return (tokens, "sha256 \(Digest.sha256Hex(bytes)), \(tokens.count) tokens")
+    }
+}

@@ -1,0 +1,31 @@
+/// A calibrated QUANTIZE tile's arrays: the tile's rows rounded to the layout's low part (symmetric, group-wise,
+/// every column, no rotation) against the block's H, summed from the CAPTURE shards: by GPTQ, or, as the cheap
+/// baseline GPTQ is measured against, to nearest with scales chosen under diag(H) (an importance matrix). The arrays
+/// are those TileCodec writes for the same layout, so the assembler and every reader take them as any other tile.
+enum CalibratedTile {
+    static func encode(_ x: [Float], rows: Int, layout: QuantizedTensorLayout, hessian: HessianInput, stagingFolder: String) throws -> [NamedArray] {
+        guard layout.ggml == nil, layout.high == nil, layout.granularity == .channel, layout.rotation.isIdentity, layout.low.symmetric,
+              [.int8, .int4, .int3, .int2].contains(layout.low.format) else {
+            throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding takes one symmetric int8/4/3/2 part without rotation, not this layout")
+        }
+        let cols = layout.columns
+        let h = try CalibrationFiles.sumHessians(hessian.shards, columns: cols, stagingFolder: stagingFolder)
+        let tile: QuantizedTile
+        do {
+            switch hessian.rounding {
+            case .gptq:
+                let options = GPTQOptions(format: layout.low.format, groupSize: layout.low.groupSize, dampingFraction: hessian.damping,
+                                          blockSize: hessian.blockSize, actOrder: hessian.actOrder)
+                tile = try GPTQ.quantize(x, rows: rows, cols: cols, hessian: h, options: options)
+            case .diagonalImportance:
+                tile = try ImportanceQuantizer.quantize(x, rows: rows, cols: cols, importance: (0..<cols).map { Float(h[$0 * cols + $0]) },
+                                                        format: layout.low.format, groupSize: layout.low.groupSize)
+            }
+        } catch {
+            throw CalibrationError.unsupported("tensor '\(layout.name)': \(error)")
+        }
+        let groups = tile.scales.count / max(rows, 1)
+        return [NamedArray(name: "lo.codes", dtype: .u8, shape: [rows, tile.codes.count / max(rows, 1)], bytes: tile.codes),
+                NamedArray(name: "lo.scales", halfBits: tile.scales, shape: [rows, groups])]
+    }
+}

@@ -1,0 +1,115 @@
+import Engine
+import Runtime
+
+/// A calibrated job's layer pipeline, planned from headers and the tokenized calibration text: the block shape,
+/// every block's weights by role with the plan index of each calibrated linear, and the shards of sequences
+/// that CAPTURE and PROPAGATE run over.
+public struct CalibrationPlan: Codable, Sendable {
+    public struct Block: Codable, Sendable {
+        public var layer: Int
+        /// The block's source weights by role (biases only where the model has them).
+        public var tensors: [BlockTensor]
+        /// Plan index of each of the seven linears, all quantized.
+        public var linears: [BlockTensorRole: Int]
+
+        /// The task id anchor: a layer pass belongs to its block's folder through this tensor.
+        public var anchor: Int { linears[.q]! }
+    }
+
+    public var settings: CalibrationSettings
+    public var shape: LlamaBlockShape
+    public var embedding: CheckpointTensor
+    public var blocks: [Block]
+    /// Token ids per shard, `shardSequences[s] * settings.sequenceLength` of them.
+    public var shards: [[Int]]
+
+    static let linearRoles: [BlockTensorRole] = [.q, .k, .v, .o, .gate, .up, .down]
+
+    /// `tokens`: the calibration text as the model's tokenizer reads it (already cut to --calibration-tokens).
+    init(settings: CalibrationSettings, tokens: [Int], source: ModelSource, assignments: [TensorAssignment], file: String) throws {
+        if let p = settings.problem() { throw JobError.invalid("profile: \(p)") }
+        let config: LlamaConfig
+        do { config = try LlamaConfig(source.config) } catch {
+            throw JobError.invalid("calibrated profiles run Llama-family blocks; \(source.location): \(error)")
+        }
+        guard settings.sequenceLength <= config.maxPositions else {
+            throw JobError.invalid("calibration.sequence_length \(settings.sequenceLength) exceeds the model's max_position_embeddings \(config.maxPositions)")
+        }
+        let t = settings.sequenceLength
+        let count = min(settings.sequences, tokens.count / t)
+        guard count >= 1 else {
+            throw JobError.invalid("\(file): \(tokens.count) calibration tokens, fewer than one sequence of \(t) (calibration.sequence_length)")
+        }
+        if let bad = tokens.prefix(count * t).first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw JobError.invalid("\(file): token id \(bad) outside the model's vocabulary of \(config.vocabSize)")
+        }
+        self.settings = settings
+        shape = config.blockShape
+        shards = stride(from: 0, to: count, by: settings.shardSequences).map { first in
+            Array(tokens[(first * t)..<(min(first + settings.shardSequences, count) * t)])
+        }
+        var index: [String: Int] = [:]
+        for (i, a) in assignments.enumerated() { index[a.tensor.name] = i }
+        let prefix = index["model.embed_tokens.weight"] != nil ? "model." : ""
+        guard let e = index[prefix + "embed_tokens.weight"] else {
+            throw JobError.invalid("\(source.location): no embed_tokens.weight to embed the calibration tokens with")
+        }
+        embedding = assignments[e].tensor
+        blocks = try (0..<config.layers).map { l in
+            var tensors: [BlockTensor] = [], linears: [BlockTensorRole: Int] = [:]
+            for role in BlockTensorRole.allCases {
+                let name = prefix + role.name(layer: l)
+                guard let i = index[name] else {
+                    if role.isOptional { continue }
+                    throw JobError.invalid("\(source.location): block \(l) has no \(name)")
+                }
+                tensors.append(BlockTensor(role: role, tensor: assignments[i].tensor))
+                guard Self.linearRoles.contains(role) else { continue }
+                guard let p = assignments[i].policy, p.ggml == nil, p.highFraction == 0, p.compensationRank == 0,
+                      p.symmetricLow ?? p.low.isSymmetric, [.int8, .int4, .int3, .int2].contains(p.low) else {
+                    throw JobError.invalid("tensor '\(name)': a calibrated profile rounds every block linear by GPTQ to one symmetric int8/4/3/2 part with no high share or compensation")
+                }
+                linears[role] = i
+            }
+            return Block(layer: l, tensors: tensors, linears: linears)
+        }
+    }
+
+    public var layerPassCount: Int { blocks.count * shards.count + (blocks.count - 1) * shards.count }
+
+    public func sequences(ofShard s: Int) -> Int { shards[s].count / settings.sequenceLength }
+
+    /// The anchor of the block that reads a layer pass's files: CAPTURE's H are its own block's, PROPAGATE's X the next's.
+    public func readerAnchor(of kind: TaskKind, _ spec: LayerPassSpec) -> Int {
+        blocks[kind == .propagate ? spec.layer + 1 : spec.layer].anchor
+    }
+
+    /// The staging folders of the blocks stored in package folder `folder`: nothing reads them once it is assembled.
+    public func stagingFolders(ofPackageFolder folder: String, plan: JobPlan) -> [String] {
+        blocks.filter { plan.assignments[$0.anchor].folder == folder }.map { StagingNames.calibrationFolder(layer: $0.layer) }
+    }
+
+    /// The block and role of a calibrated linear, by plan index.
+    public func linear(_ tensorIndex: Int) -> (block: Int, role: BlockTensorRole)? {
+        for (b, block) in blocks.enumerated() {
+            if let (role, _) = block.linears.first(where: { $0.value == tensorIndex }) { return (b, role) }
+        }
+        return nil
+    }
+
+    /// CAPTURE (source weights) or PROPAGATE (`staged` linears) of block `b` on shard `s`, whose input is the
+    /// embedded tokens for block 0 and `hidden` (X_b, staged by PROPAGATE of block b - 1) after.
+    public func layerPass(block b: Int, shard s: Int, hidden: TaskOutputFile?, staged: [BlockTensorRole: StagedTensor] = [:]) -> LayerPassSpec {
+        let block = blocks[b]
+        return LayerPassSpec(layer: block.layer, shard: s, shape: shape,
+                             tensors: block.tensors.map { BlockTensor(role: $0.role, tensor: $0.tensor, staged: staged[$0.role]) },
+                             sequences: sequences(ofShard: s), sequenceLength: settings.sequenceLength,
+                             embedding: b == 0 ? embedding : nil, tokens: b == 0 ? shards[s] : [], hidden: b == 0 ? nil : hidden)
+    }
+
+    /// A calibrated linear's tile input: its space's H from every CAPTURE shard of its block, and the rounding.
+    public func hessianInput(role: BlockTensorRole, shards files: [TaskOutputFile]) -> HessianInput {
+        HessianInput(space: HessianSpace(role: role)!, shards: files, rounding: settings.rounding ?? .gptq, damping: settings.damping,
+                     blockSize: settings.blockSize, actOrder: settings.actOrder)
+    }
+}

@@ -1,0 +1,96 @@
+import XCTest
+import Foundation
+@testable import Engine
+@testable import Pipeline
+@testable import Coordinator
+import Runtime
+import TestSupport
+
+/// Calibrated jobs (gptq-int3) on the real tiny-llama: determinism over worker counts, quality against round to
+/// nearest on the same grid, and the refusals around the calibration text.
+final class CalibratedJobTests: XCTestCase {
+    private var folder = ""
+    override func setUp() { folder = TestModels.temporaryFolder("calibrated") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// Python text disjoint from tiny-llama's eval.txt (the repository's own scripts), and gptq-int3 with a
+    /// small calibration set: 16 sequences of 256 bytes in 4 shards.
+    private func calibrated(_ base: String = "gptq-int3") throws -> (profile: Profile, text: CalibrationText) {
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: TestPaths.repoRoot + "/scripts").filter { $0.hasSuffix(".py") }.sorted()
+        var text = Data()
+        for s in scripts { text += FileManager.default.contents(atPath: TestPaths.repoRoot + "/scripts/" + s)! }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try text.write(to: URL(fileURLWithPath: folder + "/calibration.txt"))
+        let yaml = """
+            inherits: \(TestPaths.profilePath(base))
+            calibration: {sequence_length: 256, sequences: 16, shard_sequences: 4, damping: 0.01, block_size: 128, act_order: true}
+            """
+        try yaml.write(toFile: folder + "/small.yaml", atomically: true, encoding: .utf8)
+        return (try ProfileLoader.load(folder + "/small.yaml"), CalibrationText(file: folder + "/calibration.txt"))
+    }
+
+    private func compress(_ profile: Profile, _ text: CalibrationText?, workers: Int, out: String, storage: StorageMode = .shared) throws -> JobSummary {
+        var cluster = ClusterOptions()
+        cluster.storage = storage
+        return try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: profile, workers: workers, progress: false,
+                                                 cluster: cluster, calibration: text))
+    }
+
+    private func perplexity(_ package: String, windows: [[Int]]) throws -> Double {
+        try CausalLMEvaluator.evaluate(model: try LlamaModel(weights: try openWeights(package)), windows: windows).perplexity
+    }
+
+    func testOneAndTwoWorkersWriteTheSameBytesAndGPTQBeatsRoundToNearestAtThreeBits() throws {
+        let (profile, text) = try calibrated()
+        let one = folder + "/w1", two = folder + "/w2", rtn = folder + "/rtn"
+        let summary = try compress(profile, text, workers: 1, out: one)
+        _ = try compress(profile, text, workers: 2, out: two)
+        // 4 blocks x 4 shards of CAPTURE, 3 x 4 of PROPAGATE, besides the per-tensor tasks.
+        XCTAssertEqual(summary.tasks, try JobPlan(checkpoint: Checkpoint(folder: TestModels.tinyLlama), profile: TestModels.profile("uniform-int3")).taskCount + 28)
+        let a = try TestModels.packageFiles(one), b = try TestModels.packageFiles(two)
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        for (k, v) in a { XCTAssertEqual(v, b[k], "file \(k) differs between --workers 1 and --workers 2") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: one + "/.uqcit/staging"), "activations and H removed with the staging folder")
+
+        _ = try compress(TestModels.profile("uniform-int3"), nil, workers: 2, out: rtn)
+        let gptqBytes = try FileManager.default.attributesOfItem(atPath: one + "/layers/layer_001/weights.quant")[.size] as! Int
+        let rtnBytes = try FileManager.default.attributesOfItem(atPath: rtn + "/layers/layer_001/weights.quant")[.size] as! Int
+        XCTAssertEqual(gptqBytes, rtnBytes, "the same grid: the same bytes per weight")
+
+        let tokens = try EvalTokens.load(file: TestModels.tinyLlama + "/eval.txt", vocabSize: 256)
+        let windows = EvalTokens.windows(tokens, window: 512, maxWindows: 16)
+        let source = try perplexity(TestModels.tinyLlama, windows: windows)
+        let gptq = try perplexity(one, windows: windows), nearest = try perplexity(rtn, windows: windows)
+        XCTAssertLessThan(gptq - source, (nearest - source) * 0.5,
+                          "GPTQ int3 rises \(gptq - source) over bf16 \(source), round to nearest \(nearest - source)")
+    }
+
+    func testOtherCalibrationTextOnTheSameOutputIsRefused() throws {
+        let (profile, text) = try calibrated()
+        let out = folder + "/job"
+        _ = try compress(profile, CalibrationText(file: text.file, maxTokens: 2048), workers: 2, out: out)
+        XCTAssertThrowsError(try compress(profile, text, workers: 2, out: out)) { error in
+            XCTAssertTrue("\(error)".contains("different calibration text"), "\(error)")
+        }
+        XCTAssertEqual(try compress(profile, CalibrationText(file: text.file, maxTokens: 2048), workers: 1, out: out).alreadyComplete, true)
+    }
+
+    func testCalibrationIsRequiredByGPTQProfilesOnlyAndNeedsSharedStorage() throws {
+        let (profile, text) = try calibrated()
+        XCTAssertThrowsError(try compress(profile, nil, workers: 1, out: folder + "/none")) { error in
+            XCTAssertTrue("\(error)".contains("is calibrated: give it text with --calibration FILE"), "\(error)")
+        }
+        XCTAssertThrowsError(try compress(TestModels.profile("uniform-int3"), text, workers: 1, out: folder + "/rtn")) { error in
+            XCTAssertTrue("\(error)".contains("--calibration applies to a calibrated profile"), "\(error)")
+        }
+        XCTAssertThrowsError(try compress(profile, text, workers: 1, out: folder + "/stream", storage: .stream)) { error in
+            XCTAssertTrue("\(error)".contains("needs storage: shared"), "\(error)")
+        }
+        XCTAssertThrowsError(try compress(profile, CalibrationText(file: text.file, maxTokens: 100), workers: 1, out: folder + "/short")) { error in
+            XCTAssertTrue("\(error)".contains("100 calibration tokens, fewer than one sequence of 256"), "\(error)")
+        }
+        XCTAssertThrowsError(try compress(profile, CalibrationText(file: folder + "/missing.txt"), workers: 1, out: folder + "/missing")) { error in
+            XCTAssertTrue("\(error)".contains("missing.txt: cannot read the calibration text"), "\(error)")
+        }
+    }
+}
