@@ -5,6 +5,6 @@ public struct CoordinatorCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "coordinator",
         abstract: "Plan a compression job from a checkpoint's headers, hand its tasks to workers, and assemble the package.",
-        subcommands: [StartCommand.self, PlanCommand.self, StatusCommand.self, KeysCommand.self])
+        subcommands: [StartCommand.self, SimulateCommand.self, PlanCommand.self, StatusCommand.self, KeysCommand.self])
     public init() {}
 }

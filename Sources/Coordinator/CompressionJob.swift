@@ -74,11 +74,10 @@ public enum CompressionJob {
         defer { withExtendedLifetime(lock) {} }
         out.removeStrayTemporaries()
 
-        let records = try Journal.read(path: out.journalFile).records
-        let journal = try Journal(path: out.journalFile)
         let scheduler = try JobScheduler(plan: plan, maxAttempts: o.cluster.maxAttempts, allocation: o.allocation)
-        let resume = try ResumeState.replay(records, plan: plan, scheduler: scheduler, out: out, layers: layers, log: log)
-        if records.isEmpty {
+        let resume = try ResumeState.replay(journal: out.journalFile, plan: plan, scheduler: scheduler, out: out, layers: layers, log: log)
+        let journal = try Journal(path: out.journalFile, intactBytes: resume.intactBytes)
+        if resume.records == 0 {
             try journal.append(.plan(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers, tasks: plan.taskCount))
         } else {
             try journal.append(.resume(skippedTasks: resume.restoredTasks, skippedFolders: resume.assembledFolders.count))

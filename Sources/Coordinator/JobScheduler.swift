@@ -46,16 +46,22 @@ public final class JobScheduler: @unchecked Sendable {
 
     public private(set) var results = TaskResults()
     public private(set) var attempts: [String: Int] = [:]
-    /// Attempts whose result was refused (see `putBack`): not counted against `maxAttempts`.
+    /// Attempts whose result was refused (see `putBack`) or that were backups (see `backupAttempt`): not counted
+    /// against `maxAttempts`.
     private var refusedAttempts: [String: Int] = [:]
     public private(set) var completedTasks = 0
     public private(set) var parametersDone = 0
     private var tensorDone: [Bool]
-    // Ready tasks: requeued ones first (a stack), then the FIFO from `queueHead` on. `pending` holds the specs of
-    // ready tasks; an id in a queue but not in `pending` was restored from the journal and is skipped.
+    /// Counted as they finish: progress is read on every turn of the broker loop, a scan of 90,000 tensors is not.
+    public private(set) var tensorsDone = 0
+    // Ready tasks: requeued ones first (a stack), then the tiles and compensations of tensors already analysed,
+    // then the first tasks of the rest (ANALYZE or MEASURE). Finishing started tensors first keeps the analyses
+    // held in memory, and the folders waiting for assembly, to the tasks in flight rather than the whole model.
+    // `pending` holds the specs of ready tasks; an id in a queue but not in `pending` was restored from the
+    // journal and is skipped.
     private var requeued: [String] = []
-    private var queue: [String] = []
-    private var queueHead = 0
+    private var followUps = TaskQueue()
+    private var queue = TaskQueue()
     private var pending: [String: TaskSpec] = [:]
     private var running: [String: TaskSpec] = [:]
     private var folderRemaining: [String: Int] = [:]
@@ -73,6 +79,7 @@ public final class JobScheduler: @unchecked Sendable {
         quantizedTensors = plan.assignments.filter(\.isQuantized).count
         tasksTotal = plan.taskCount
         tensorDone = plan.assignments.map { !$0.isQuantized }
+        tensorsDone = tensorDone.filter { $0 }.count
         for f in plan.folders { folderRemaining[f] = 0 }
         for (i, a) in plan.assignments.enumerated() where a.isQuantized {
             folderRemaining[a.folder, default: 0] += 1
@@ -87,21 +94,25 @@ public final class JobScheduler: @unchecked Sendable {
         for f in plan.folders where folderRemaining[f] == 0 { foldersReady.append(f) }
     }
 
-    public var isFinished: Bool { tensorDone.allSatisfy { $0 } }
+    public var isFinished: Bool { tensorsDone == tensorDone.count }
     public var readyCount: Int { pending.count }
-    public var tensorsDone: Int { tensorDone.filter { $0 }.count }
     public var progress: JobProgress {
         JobProgress(tensorsDone: tensorsDone, parametersDone: parametersDone, tasksDone: completedTasks, tasksTotal: tasksTotal)
     }
 
     private func enqueue(_ t: TaskSpec) {
         pending[t.id] = t
-        queue.append(t.id)
+        // A calibrated job's layer passes keep the one FIFO they were designed with.
+        if plan.calibration == nil && (t.kind == .quantize || t.kind == .compensate) {
+            followUps.append(t.id)
+        } else {
+            queue.append(t.id)
+        }
     }
 
     /// The next task to lease, with its attempt number (1 for a first try).
     public func next() -> (task: TaskSpec, attempt: Int)? {
-        while let id = requeued.popLast() ?? dequeue() {
+        while let id = requeued.popLast() ?? followUps.popFirst() ?? queue.popFirst() {
             guard let t = pending.removeValue(forKey: id) else { continue }
             running[id] = t
             attempts[id, default: 0] += 1
@@ -110,14 +121,13 @@ public final class JobScheduler: @unchecked Sendable {
         return nil
     }
 
-    private func dequeue() -> String? {
-        guard queueHead < queue.count else { return nil }
-        defer {
-            queueHead += 1
-            // Drop the consumed prefix now and then, so a frontier-scale queue does not keep every id forever.
-            if queueHead >= 4096 && queueHead * 2 >= queue.count { queue.removeFirst(queueHead); queueHead = 0 }
-        }
-        return queue[queueHead]
+    /// A second attempt number for a task that is running, for a backup lease of it. Backups do not count against
+    /// `maxAttempts`: the task has not failed. Nil when the task is not running.
+    public func backupAttempt(_ id: String) -> Int? {
+        guard running[id] != nil else { return nil }
+        attempts[id, default: 0] += 1
+        refusedAttempts[id, default: 0] += 1
+        return attempts[id]!
     }
 
     /// The spec of a task that is ready to lease, if it is.
@@ -142,6 +152,23 @@ public final class JobScheduler: @unchecked Sendable {
         guard let t = pending.removeValue(forKey: o.taskId) else { return false }
         try apply(t, o)
         return true
+    }
+
+    /// Marks every tensor of a folder that a resumed job finds assembled as finished, without replaying its
+    /// tasks: what they produced is in the package already. Returns the tasks this counts as done. Only for a
+    /// plan with fixed policies (an allocation needs every MEASURE result).
+    public func restoreAssembled(folder: String) -> Int {
+        var tasks = 0
+        for (i, a) in plan.assignments.enumerated() where a.folder == folder && !tensorDone[i] {
+            guard let p = a.policy else { continue }
+            pending[TaskSpec.analyzeTask(i, plan.analyzeSpec(i)).id] = nil
+            let n = 1 + plan.tileCount(i) + (p.compensationRank > 0 ? 1 : 0)
+            tasks += n
+            completedTasks += n
+            parametersDone += a.tensor.entry.elementCount
+            finishTensor(i)
+        }
+        return tasks
     }
 
     private func apply(_ t: TaskSpec, _ o: TaskOutcome) throws(JobError) {
@@ -208,6 +235,7 @@ public final class JobScheduler: @unchecked Sendable {
 
     private func finishTensor(_ i: Int) {
         tensorDone[i] = true
+        tensorsDone += 1
         finishFolderPart(plan.assignments[i].folder)
     }
 

@@ -24,11 +24,11 @@ final class BoundedResourcesTests: XCTestCase {
         table.grant("A0", to: [1], attempt: 1, deadline: t0.addingTimeInterval(5))
         table.grant("A1", to: [2], attempt: 1, deadline: t0.addingTimeInterval(50))
         XCTAssertFalse(table.holds("A0", worker: [2], attempt: 1), "another worker's lease")
-        XCTAssertFalse(table.take("A0", worker: [1], attempt: 2), "another attempt")
+        XCTAssertEqual(table.finish("A0", worker: [1], attempt: 2), .notHeld, "another attempt")
         XCTAssertTrue(table.expire(at: t0.addingTimeInterval(4)).isEmpty)
         XCTAssertEqual(table.expire(at: t0.addingTimeInterval(5)).map(\.task), ["A0"])
-        XCTAssertFalse(table.take("A0", worker: [1], attempt: 1), "a late result finds no lease")
-        XCTAssertTrue(table.take("A1", worker: [2], attempt: 1))
+        XCTAssertEqual(table.finish("A0", worker: [1], attempt: 1), .notHeld, "a late result finds no lease")
+        XCTAssertEqual(table.finish("A1", worker: [2], attempt: 1), .held(others: []))
     }
 
     func testHeartbeatSettingsOutsideTheirRangeAreRefused() {

@@ -25,6 +25,8 @@ public final class Broker: WorkerPool {
     let journal: Journal?
     let log: ClusterLog
     private var loop: BrokerLoop?
+    /// What the loop counted, once `run` has returned.
+    public private(set) var counters = BrokerCounters()
     private let zap: ZAPHandler?
 
     /// Binds now, so that bind errors surface before any work starts and embedded workers can connect.
@@ -99,6 +101,7 @@ public final class Broker: WorkerPool {
             tick(progress)
         }
         done.wait()
+        counters = handoff.loop.counters
         if let failure { throw failure }
     }
 

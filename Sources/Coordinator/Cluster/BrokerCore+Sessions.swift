@@ -58,8 +58,9 @@ extension BrokerCore {
         streamed.chunksSent += w.outbox.chunksSent
         let tasks = w.leases.sorted()
         if let reason { log("worker \(w.name) (\(w.address)) \(reason)" + (tasks.isEmpty ? "" : "; requeueing \(tasks.joined(separator: ", "))")) }
-        for t in tasks {
-            leases.remove(t)
+        // A task whose backup (or primary) lease runs on elsewhere stays with that worker.
+        for t in tasks where leases.remove(t, worker: id) {
+            counters.tasksRequeued += 1
             try scheduler.requeue(t)
         }
     }
@@ -73,6 +74,7 @@ extension BrokerCore {
     func expireSilentWorkers() throws {
         for id in order {
             guard let w = workers[id], now.timeIntervalSince(w.lastHeard) > heartbeat.silence else { continue }
+            counters.silenceDeath(at: now)
             try drop(id, reason: String(format: "silent for %.1f s (%d heartbeats missed): declared dead", now.timeIntervalSince(w.lastHeard), heartbeat.liveness))
         }
     }

@@ -18,7 +18,13 @@ final class BrokerCore {
     var workers: [[UInt8]: WorkerSession] = [:]
     /// Join order: tasks go round-robin in this order.
     var order: [[UInt8]] = []
-    var leases = LeaseTable()
+    var leases: LeaseTable
+    /// Deaths, requeues and backups, for the simulation's report.
+    var counters = BrokerCounters()
+    /// With backup tasks: when each running task's first lease was granted, and the seconds per parameter its
+    /// kind has taken so far (see BrokerCore+Backups.swift).
+    var leaseStarts: [String: Date] = [:]
+    var secondsPerParameter: [TaskKind: Double] = [:]
     var addresses = PeerAddresses()
     var complaints = ComplaintLimiter()
     var streamed = (files: 0, bytes: 0, chunksSent: 0)
@@ -36,6 +42,7 @@ final class BrokerCore {
          outbox: PeerOutbox, now: Date) {
         self.scheduler = scheduler; self.options = options; self.wire = wire; self.journal = journal; self.log = log
         self.outbox = outbox; self.now = now
+        leases = LeaseTable(backups: options.backupTasks)
         nextHeartbeat = now.addingTimeInterval(options.heartbeat.interval)
         lastWaitingNotice = now
     }
@@ -99,13 +106,17 @@ final class BrokerCore {
     }
 
     /// The passing of time: heartbeats when due, silent workers and overdue leases, then tasks for free credits.
-    func tick(now: Date) throws {
+    /// `backlog`: messages still wait in the socket (the loop stalled, on a slow fsync say), so peers may have
+    /// spoken that the core has not heard yet: no one is declared silent until they are read.
+    func tick(now: Date, backlog: Bool = false) throws {
         self.now = now
+        // Group commit: the results journaled since the last tick reach the disk before anything acts on them.
+        try journal?.syncDeferred()
         if now >= nextHeartbeat {
             try heartbeatAll()
             nextHeartbeat = now.addingTimeInterval(heartbeat.interval)
         }
-        try expireSilentWorkers()
+        if !backlog { try expireSilentWorkers() }
         try expireLeases()
         try dispatch()
         noticeIfWaiting()
@@ -118,8 +129,10 @@ final class BrokerCore {
                        streamed.files, Double(streamed.bytes) / 1e6,
                        streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
         }
-        log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
-                   digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
+        if options.stagedOutputs == .verified {
+            log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
+                       digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
+        }
         shutdownWorkers("job finished")
     }
 

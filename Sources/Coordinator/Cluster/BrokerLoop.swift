@@ -11,6 +11,8 @@ final class BrokerLoop {
     let wire: JobWire
     let journal: Journal?
     let log: ClusterLog
+    /// What the core counted, once `serve` has returned.
+    private(set) var counters = BrokerCounters()
 
     init(router: ZMQSocket, monitor: ZMQMonitor, options: ClusterOptions, wire: JobWire, journal: Journal?, log: ClusterLog) {
         self.router = router; self.monitor = monitor; self.options = options; self.wire = wire; self.journal = journal; self.log = log
@@ -19,7 +21,7 @@ final class BrokerLoop {
     func serve(_ scheduler: JobScheduler, mailbox: BrokerMailbox, zap: ZAPHandler?) {
         let core = BrokerCore(scheduler: scheduler, options: options, wire: wire, journal: journal, log: log,
                               outbox: RouterOutbox(router: router), now: Date())
-        defer { monitor.close(); router.close() }
+        defer { counters = core.counters; monitor.close(); router.close() }
         do {
             let poller = ZMQPoller([router, monitor.socket])
             while true {
@@ -38,8 +40,8 @@ final class BrokerLoop {
                 _ = try poller.readable(timeoutMs: Int32(wait * 1000))
                 while let event = try? monitor.nextEvent(timeoutMs: 0) { core.note(event) }
                 for denial in zap?.takeDenials() ?? [] { log("refused \(denial): not in the allowed worker keys") }
-                try drainRouter(into: core)
-                try core.tick(now: Date())
+                let drained = try drainRouter(into: core)
+                try core.tick(now: Date(), backlog: !drained)
             }
         } catch {
             core.shutdownWorkers("job failed: \(error)")
@@ -57,12 +59,14 @@ final class BrokerLoop {
         mailbox.publish(p)
     }
 
-    private func drainRouter(into core: BrokerCore) throws {
+    /// Up to 1024 messages a turn; true when the socket is empty.
+    private func drainRouter(into core: BrokerCore) throws -> Bool {
         for _ in 0..<1024 {
-            guard let frames = try router.receive(timeoutMs: 0) else { return }
+            guard let frames = try router.receive(timeoutMs: 0) else { return true }
             guard let id = frames.first else { continue }
             try core.receive(from: id, frames: Array(frames.dropFirst()), now: Date())
         }
+        return false
     }
 }
 

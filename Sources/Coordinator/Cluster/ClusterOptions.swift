@@ -13,6 +13,11 @@ public struct ClusterOptions: Sendable {
     /// Results refused by validation before a worker is quarantined (given no more tasks).
     public var maxInvalidResults: Int
     public var leaseDeadlines: LeaseDeadlines
+    /// Once the ready queue is empty, workers with free credits get backup leases of still running tasks; the
+    /// first valid result wins (MapReduce's backup tasks: a straggler no longer sets the job's end).
+    public var backupTasks = false
+    /// Internal, so only code of this module (the simulation) can choose `.accounted`.
+    var stagedOutputs = StagedOutputs.verified
 
     public init(bind: [String] = [], heartbeat: HeartbeatSettings = .init(), curve: CurveServerSettings? = nil,
                 insecure: Bool = false, maxAttempts: Int = 3, storage: StorageMode = .shared, maxInvalidResults: Int = 3,

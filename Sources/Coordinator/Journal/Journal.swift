@@ -13,11 +13,14 @@ public final class Journal: @unchecked Sendable {
     public let path: String
     private let fd: Int32
     private let lock = NSLock()
+    /// A commit record appended with `deferringSync` is not on disk yet (guarded by `lock`).
+    private var unsynced = false
 
-    /// Opens (creating if needed) for appending after the last intact record.
-    public init(path: String) throws {
+    /// Opens (creating if needed) for appending after the last intact record: `intactBytes` when a replay has
+    /// just found it, else found here by decoding every record.
+    public init(path: String, intactBytes: Int? = nil) throws {
         self.path = path
-        let intact = try Self.read(path: path).intactBytes
+        let intact = try intactBytes ?? JournalReader.forEach(path: path) { (try? PackageJSON.decode(JournalRecord.self, from: Array($0))) != nil }.intactBytes
         // O_APPEND: every write lands at the end, whatever else holds the file open.
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PackageError.io(path: path, reason: String(cString: strerror(errno))) }
@@ -38,7 +41,10 @@ public final class Journal: @unchecked Sendable {
         return e
     }()
 
-    public func append(_ record: JournalRecord) throws {
+    /// `deferringSync`: a commit record waits for `syncDeferred()`, so that a batch of results costs one fsync
+    /// (group commit); the caller must sync before acting on it. Any later fsync covers it too: the file is
+    /// written in order.
+    public func append(_ record: JournalRecord, deferringSync: Bool = false) throws {
         let payload = [UInt8](try Self.encoder.encode(record))
         var frame = [UInt8]()
         frame.reserveCapacity(payload.count + 8)
@@ -56,10 +62,23 @@ public final class Journal: @unchecked Sendable {
                 }
                 off += n
             }
-            if record.isCommit && fsync(fd) != 0 {
-                throw PackageError.io(path: path, reason: "fsync: \(String(cString: strerror(errno)))")
+            if record.isCommit && deferringSync {
+                unsynced = true
+            } else if record.isCommit {
+                try sync()
             }
         }
+    }
+
+    /// Puts the commit records appended with `deferringSync` on disk.
+    public func syncDeferred() throws {
+        try lock.withLock { if unsynced { try sync() } }
+    }
+
+    /// Under `lock`.
+    private func sync() throws {
+        guard fsync(fd) == 0 else { throw PackageError.io(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
+        unsynced = false
     }
 
     public struct Contents: Sendable {
@@ -70,35 +89,15 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Every intact record, in order. A missing file is an empty journal; a corrupt record before the tail
-    /// throws, naming the journal and the record's byte offset.
+    /// throws, naming the journal and the record's byte offset. Holds the whole journal: replay and status
+    /// stream it with `JournalReader` instead.
     public static func read(path: String) throws -> Contents {
-        guard let data = FileManager.default.contents(atPath: path) else { return Contents(records: [], intactBytes: 0, fileBytes: 0) }
-        let bytes = [UInt8](data)
         var records: [JournalRecord] = []
-        var off = 0
-        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
-        /// The record at `at` and where it ends, when it is whole, passes its CRC and decodes.
-        func record(at: Int) -> (JournalRecord, end: Int)? {
-            guard at <= bytes.count - 8 else { return nil }
-            let n = Int(u32(at)), crc = u32(at + 4)
-            guard n <= bytes.count - at - 8 else { return nil }
-            let payload = bytes[(at + 8)..<(at + 8 + n)]
-            guard CRC32.checksum(payload) == crc, let r = try? PackageJSON.decode(JournalRecord.self, from: Array(payload)) else { return nil }
-            return (r, at + 8 + n)
+        let (intact, size) = try JournalReader.forEach(path: path) { payload in
+            guard let r = try? PackageJSON.decode(JournalRecord.self, from: Array(payload)) else { return false }
+            records.append(r)
+            return true
         }
-        while off + 8 <= bytes.count {
-            if let (r, end) = record(at: off) {
-                records.append(r)
-                off = end
-                continue
-            }
-            // Bad here. Torn if no intact record follows (a crash cut the last writes); corrupt if one does.
-            let n = Int(u32(off))
-            let next = n <= bytes.count - off - 8 ? off + 8 + n : bytes.count
-            guard record(at: next) != nil else { break }
-            throw PackageError.invalid(path: path, reason: "journal record at byte offset \(off) (\(n) bytes) fails its CRC or does not decode, "
-                                       + "and intact records follow it: the journal is corrupt, not torn; move it aside to start the job over")
-        }
-        return Contents(records: records, intactBytes: off, fileBytes: bytes.count)
+        return Contents(records: records, intactBytes: intact, fileBytes: size)
     }
 }

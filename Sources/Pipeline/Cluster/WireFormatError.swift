@@ -20,7 +20,11 @@ enum WireField {
     static func ints(_ values: [UInt64], _ field: String) throws(WireFormatError) -> [Int] {
         var out: [Int] = []
         out.reserveCapacity(values.count)
-        for (k, v) in values.enumerated() { out.append(try int(v, "\(field)[\(k)]")) }
+        // The element's field path is built only for the error: a quantize task's analysis carries thousands.
+        for (k, v) in values.enumerated() {
+            guard v <= UInt64(Int.max) else { throw WireFormatError("\(field)[\(k)]", "\(v) does not fit a signed 64-bit integer") }
+            out.append(Int(v))
+        }
         return out
     }
 
