@@ -14,7 +14,7 @@ setup:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# The engine target is always built optimised (-Ounchecked in Package.swift), so a debug build runs jobs at speed.
+# The numeric targets are always built optimised (Package.swift: Kernels -Ounchecked, Engine, Runtime and Validation -O), so a debug build runs jobs at speed.
 build: setup
 	$(SWIFT) build
 
