@@ -38,7 +38,7 @@ public enum GGMLIQ4_NL: GGMLBlockCodec {
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleSearch.withBlockScratch { s in
             quantizeReference(x, importance: importance, into: s.reference)
-            GGMLScaleSearch.fillWeights(x, importance, count: 32, into: s.weights)
+            GGMLScaleSearch.fillWeights(importance, count: 32, into: s.weights)
             let d = GGMLScaleSearch.levelScale(x, weights: s.weights, count: 32, levels: levels, levelCount: 16, tLow: 50, tHigh: 200,
                                                scratch: s.sweep)
             let bits = GGMLScaleSearch.finishLevels(x, weights: s.weights, count: 32, levels: levels, levelCount: 16, scale: d,

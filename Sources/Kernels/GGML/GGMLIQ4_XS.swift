@@ -38,7 +38,7 @@ public enum GGMLIQ4_XS: GGMLBlockCodec {
             let reference = raw.baseAddress! + 592
 
             quantizeReference(x, importance: importance, into: reference)
-            GGMLScaleSearch.fillWeights(x, importance, count: 256, into: w)
+            GGMLScaleSearch.fillWeights(importance, count: 256, into: w)
             var largest: Float = 0
             GGMLScaleSearch.withSweepScratch { sweep in
                 for ib in 0..<8 {

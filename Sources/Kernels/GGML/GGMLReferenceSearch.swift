@@ -35,7 +35,7 @@ enum GGMLReferenceSearch {
     /// Our searches' per-weight error weights from an importance matrix: the importance itself, the diagonal of
     /// the layer's input second moments, so the fit minimises (a diagonal estimate of) the output error.
     @inline(__always)
-    static func searchWeights(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, count: Int, into weight: UnsafeMutablePointer<Float>) {
+    static func searchWeights(importance: UnsafePointer<Float>, count: Int, into weight: UnsafeMutablePointer<Float>) {
         weight.update(from: importance, count: count)
     }
 

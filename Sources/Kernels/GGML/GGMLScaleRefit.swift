@@ -24,12 +24,12 @@ enum GGMLScaleRefit {
     }
 
     @inline(__always)
-    static func withScratch<R>(_ x: UnsafePointer<Float>, _ importance: UnsafePointer<Float>?, _ body: (Scratch) -> R) -> R {
+    static func withScratch<R>(_ importance: UnsafePointer<Float>?, _ body: (Scratch) -> R) -> R {
         withUnsafeTemporaryAllocation(byteCount: 288, alignment: 32) { raw in
             let p = raw.baseAddress!
             let s = Scratch(weights: p.bindMemory(to: Float.self, capacity: 32), values: (p + 128).bindMemory(to: Float.self, capacity: 32),
                             codes: (p + 256).bindMemory(to: UInt8.self, capacity: 32))
-            if let importance { GGMLReferenceSearch.searchWeights(x, importance: importance, count: 32, into: s.weights) } else { s.weights.update(repeating: 1, count: 32) }
+            if let importance { GGMLReferenceSearch.searchWeights(importance: importance, count: 32, into: s.weights) } else { s.weights.update(repeating: 1, count: 32) }
             return body(s)
         }
     }
@@ -41,7 +41,7 @@ enum GGMLScaleRefit {
                                                           lo: Float, hi: Float, into block: UnsafeMutableRawPointer,
                                                           store: (UInt16, UnsafePointer<UInt8>) -> Void) {
         Codec.quantizeReference(x, importance: importance, into: block)
-        withScratch(x, importance) { s in
+        withScratch(importance) { s in
             Codec.dequantize(block, into: s.values)
             let referenceScale = UInt16(littleEndian: block.loadUnaligned(as: UInt16.self))
             if let d = symmetric(x, lo: lo, hi: hi, referenceScale: referenceScale, referenceError: error(x, s.values, weights: s.weights),
@@ -58,7 +58,7 @@ enum GGMLScaleRefit {
                                                        hi: Float, into block: UnsafeMutableRawPointer,
                                                        store: (UInt16, UInt16, UnsafePointer<UInt8>) -> Void) {
         Codec.quantizeReference(x, importance: importance, into: block)
-        withScratch(x, importance) { s in
+        withScratch(importance) { s in
             Codec.dequantize(block, into: s.values)
             let reference = (d: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)),
                              m: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))

@@ -20,8 +20,8 @@ enum GGMLScaleSearch {
     }
 
     /// Search weights: the importance, or ones.
-    static func fillWeights(_ x: UnsafePointer<Float>, _ importance: UnsafePointer<Float>?, count: Int, into w: UnsafeMutablePointer<Float>) {
-        if let importance { GGMLReferenceSearch.searchWeights(x, importance: importance, count: count, into: w) } else { w.update(repeating: 1, count: count) }
+    static func fillWeights(_ importance: UnsafePointer<Float>?, count: Int, into w: UnsafeMutablePointer<Float>) {
+        if let importance { GGMLReferenceSearch.searchWeights(importance: importance, count: count, into: w) } else { w.update(repeating: 1, count: count) }
     }
 
     /// Leaves in `block` whichever of it and `reference` dequantizes with the smaller `weightedError` (the

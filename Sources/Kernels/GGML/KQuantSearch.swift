@@ -76,7 +76,7 @@ enum KQuantSearch {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * 3 + 32) { floats in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: T.blockBytes) { candidate in
                 let w = floats.baseAddress!, y = w + 256
-                if let importance { GGMLReferenceSearch.searchWeights(x, importance: importance, count: 256, into: w) } else { T.referenceWeights(x, into: w) }
+                if let importance { GGMLReferenceSearch.searchWeights(importance: importance, count: 256, into: w) } else { T.referenceWeights(x, into: w) }
                 var v = KQuantBlockValues(codes: y + 256, scales: y + 512, mins: y + 528)
                 T.unpack(block, into: &v)
                 for _ in 0..<rounds {
