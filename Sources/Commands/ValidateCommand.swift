@@ -12,8 +12,8 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Measure a package against its reference model (perplexity, KL, top-1 agreement, or embedding cosine).")
 
     @Argument(help: "Package folder.") var package: String
-    @Option(help: "The original checkpoint folder the package was made from.") var reference: String
-    @Option(help: "Eval file: raw bytes for byte-level models (vocabulary 256), else whitespace-separated token ids; for BERT one sentence per line. Default: REFERENCE/eval.txt, or built-in sentences for BERT.")
+    @Option(help: "The model the package was made from: its checkpoint folder or .gguf file.") var reference: String
+    @Option(help: "Eval text, read by the model's tokenizer (bytes for a 256-token model, byte-level BPE from a GGUF's vocabulary or tokenizer.json), else whitespace-separated token ids; for BERT one sentence per line. Default: eval.txt in the reference folder or beside the .gguf, or built-in sentences for BERT.")
     var eval: String?
     @Option(help: "Score at most N windows (N sentences for BERT), for quick runs.") var maxWindows: Int?
     @Option(help: "Window length in tokens (capped at max_position_embeddings).") var window = 512

@@ -21,16 +21,12 @@ public struct CalibrationText: Sendable {
         guard let data = FileManager.default.contents(atPath: file) else { throw JobError.invalid("\(file): cannot read the calibration text") }
         if let m = maxTokens, m < 1 { throw JobError.invalid("--calibration-tokens must be at least 1, got \(m)") }
         let bytes = Array(data)
-        var tokens: [Int]
-        if let gguf = source as? GGUFSource {
-            tokens = try BPETokenizer(gguf: gguf.tokenizer).encode(String(decoding: bytes, as: UTF8.self))
-        } else if source is Checkpoint, FileManager.default.fileExists(atPath: source.location + "/tokenizer.json") {
-            tokens = try BPETokenizer(huggingFaceFile: source.location + "/tokenizer.json").encode(String(decoding: bytes, as: UTF8.self))
-        } else if source.config["vocab_size"]?.doubleValue == 256 {
-            tokens = bytes.map { Int($0) }
-        } else {
+        let tokenizer = try ModelTokenizer.find(vocabSize: source.config["vocab_size"]?.doubleValue.map { Int($0) },
+                                                gguf: (source as? GGUFSource)?.tokenizer, folder: source is Checkpoint ? source.location : nil)
+        guard let tokenizer else {
             throw JobError.invalid("\(source.location): no tokenizer for the calibration text (a GGUF source's vocabulary, tokenizer.json, or a 256-token byte-level model)")
         }
+        var tokens = tokenizer.encode(bytes)
         if let m = maxTokens { tokens = Array(tokens.prefix(m)) }
         return (tokens, "sha256 \(Digest.sha256Hex(bytes)), \(tokens.count) tokens")
     }

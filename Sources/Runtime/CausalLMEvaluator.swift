@@ -2,13 +2,15 @@ import Foundation
 
 /// Text to score: raw bytes for byte-level models (vocabulary of 256), otherwise whitespace-separated token ids.
 public enum EvalTokens {
-    public static func load(file: String, vocabSize: Int) throws -> [Int] {
+    /// The eval file's tokens: its text through the model's tokenizer (bytes for a 256-token model when none is
+    /// given), or, for a model without one, whitespace-separated token ids.
+    public static func load(file: String, vocabSize: Int, tokenizer: ModelTokenizer? = nil) throws -> [Int] {
         guard let d = FileManager.default.contents(atPath: file) else { throw RuntimeError.badInput("\(file): cannot read the eval file") }
-        if vocabSize == 256 { return d.map { Int($0) } }
+        if let t = tokenizer ?? (vocabSize == 256 ? .bytes : nil) { return t.encode(Array(d)) }
         var out: [Int] = []
         for (i, w) in String(decoding: d, as: UTF8.self).split(whereSeparator: { $0.isWhitespace }).enumerated() {
             guard let id = Int(w), id >= 0, id < vocabSize else {
-                throw RuntimeError.badInput("\(file): word \(i + 1) '\(w.prefix(20))' is not a token id below \(vocabSize) (a model with a \(vocabSize)-token vocabulary reads whitespace-separated ids)")
+                throw RuntimeError.badInput("\(file): word \(i + 1) '\(w.prefix(20))' is not a token id below \(vocabSize) (a model without a tokenizer reads whitespace-separated ids)")
             }
             out.append(id)
         }

@@ -154,9 +154,10 @@ public enum Validator {
     public static func run(_ o: ValidationOptions, progress: ((String) -> Void)? = nil) throws -> ValidationReport {
         RuntimeThreads.configure()
         let pkg = try PackageWeights(path: o.package)
-        let ref = try CheckpointWeights(folder: o.reference)
+        let reference = try ReferenceModel(path: o.reference)
+        let ref = reference.weights
         let meta = pkg.reader.metadata
-        let matches = ref.checkpoint.fingerprint() == meta.source.fingerprint
+        let matches = reference.fingerprint == meta.source.fingerprint
         if !matches { progress?("warning: \(o.reference) is not the checkpoint this package was made from (fingerprints differ)") }
         let modelType = pkg.config["model_type"]?.stringValue ?? meta.source.modelType
         var quality: [String: Double] = [:]
@@ -165,12 +166,12 @@ public enum Validator {
         switch modelType {
         case "llama", "mistral", "qwen2":
             let model = try LlamaModel(weights: pkg), refModel = try LlamaModel(weights: ref)
-            let evalFile = o.eval ?? (o.reference + "/eval.txt")
+            let evalFile = o.eval ?? reference.defaultEval
             guard FileManager.default.fileExists(atPath: evalFile) else {
                 throw RuntimeError.badInput("no eval file: pass --eval FILE (\(evalFile) does not exist)")
             }
             let window = min(o.window, model.config.maxPositions)
-            let tokens = try EvalTokens.load(file: evalFile, vocabSize: model.config.vocabSize)
+            let tokens = try EvalTokens.load(file: evalFile, vocabSize: model.config.vocabSize, tokenizer: reference.tokenizer)
             let windows = EvalTokens.windows(tokens, window: window, maxWindows: o.maxWindows)
             guard !windows.isEmpty else { throw RuntimeError.badInput("\(evalFile): \(tokens.count) tokens, fewer than one window of \(window)") }
             let t0 = Date()

@@ -31,7 +31,8 @@ public final class QualityProbe: @unchecked Sendable {
     /// so that what the `auto` allocation is tuned on is not what the ablation scores.
     public init(reference: String, eval: String?, maxWindows: Int, calibration: Bool = false) throws {
         RuntimeThreads.configure()
-        let ref = try CheckpointWeights(folder: reference)
+        let referenceModel = try ReferenceModel(path: reference)
+        let ref = referenceModel.weights
         let type = ref.config["model_type"]?.stringValue ?? ""
         if type == "bert" {
             kind = .embedding
@@ -52,8 +53,8 @@ public final class QualityProbe: @unchecked Sendable {
             kind = .causalLM
             pooling = SentencePooling()
             let model = try LlamaModel(weights: ref)
-            let file = eval ?? (reference + "/eval.txt")
-            let tokens = try EvalTokens.load(file: file, vocabSize: model.config.vocabSize)
+            let file = eval ?? referenceModel.defaultEval
+            let tokens = try EvalTokens.load(file: file, vocabSize: model.config.vocabSize, tokenizer: referenceModel.tokenizer)
             let all = EvalTokens.windows(tokens, window: min(512, model.config.maxPositions), maxWindows: nil)
             windows = calibration ? Array(all.suffix(maxWindows)) : Array(all.prefix(maxWindows))
             guard !windows.isEmpty else { throw RuntimeError.badInput("\(file): fewer tokens than one window") }

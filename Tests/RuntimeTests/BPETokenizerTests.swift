@@ -77,6 +77,22 @@ final class BPETokenizerTests: XCTestCase {
         XCTAssertTrue(try BPEPreTokenizer.llamaCpp(pre: "llama-bpe").ignoresMerges)
     }
 
+    /// `uqcit validate --reference FILE.gguf` reads eval.txt beside the file through the GGUF's own tokenizer:
+    /// its first 20,000 bytes come out as the `tokenizers` package's ids (the fixture's last case).
+    func testGGUFReferenceReadsEvalTextWithItsTokenizer() throws {
+        let reference = try ReferenceModel(path: Self.ggufPath)
+        XCTAssertEqual(URL(fileURLWithPath: reference.defaultEval).standardized.path, URL(fileURLWithPath: Self.evalPath).standardized.path)
+        let cases = try XCTUnwrap(fixture()["smollm2"] as? [[String: Any]])
+        let head = try XCTUnwrap(cases.last)
+        let expected = try XCTUnwrap(head["ids"] as? [Int])
+        XCTAssertTrue(try String(contentsOfFile: Self.evalPath, encoding: .utf8).hasPrefix(XCTUnwrap(head["text"] as? String)))
+        let tokens = try EvalTokens.load(file: reference.defaultEval, vocabSize: 49152, tokenizer: reference.tokenizer)
+        // The cut at byte 20,000 may split the last word, so all but the fixture's last id must agree.
+        XCTAssertEqual(Array(tokens.prefix(expected.count - 1)), Array(expected.dropLast()))
+        XCTAssertGreaterThan(tokens.count, 30000)
+        XCTAssertEqual(reference.weights.shape(of: "model.embed_tokens.weight"), [49152, 576])
+    }
+
     /// One megabyte (eval.txt repeated) in a few seconds: words are merged once per call.
     func testMegabyteSpeed() throws {
         let tokenizer = try smolLM2()
