@@ -16,7 +16,7 @@ public struct JobOptions: Sendable {
     public var allocation: BitAllocation?
     /// llama-imatrix's output: per-column weights for the ggml searches (GGUF profiles only).
     public var importanceMatrix: ImportanceMatrix?
-    /// Required by a calibrated profile (gptq-*), refused by any other.
+    /// Required by a calibrated profile (gptq-*, importance-*), taken by a GGUF profile (gguf-*), refused by any other.
     public var calibration: CalibrationText?
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
@@ -56,11 +56,11 @@ public enum CompressionJob {
         try o.cluster.checkBindPolicy()
         let source = try ModelSources.open(o.model)
         let text = try o.calibration.map { try $0.tokenize(for: source) }
-        if o.profile.calibration != nil && o.cluster.storage == .stream {
-            throw JobError.invalid("profile \(o.profile.name) is calibrated: its activations are staged for the workers to read, so it needs storage: shared")
-        }
         let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers, importance: o.importanceMatrix,
                                calibration: text.map { ($0.tokens, o.calibration!.file) })
+        if plan.calibration != nil && o.cluster.storage == .stream {
+            throw JobError.invalid("profile \(o.profile.name) with --calibration: its activations are staged for the workers to read, so it needs storage: shared")
+        }
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
         let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers,

@@ -65,9 +65,12 @@ public struct CalibrationPlan: Codable, Sendable {
                 }
                 tensors.append(BlockTensor(role: role, tensor: assignments[i].tensor))
                 guard Self.linearRoles.contains(role) else { continue }
-                guard let p = assignments[i].policy, p.ggml == nil, p.highFraction == 0, p.compensationRank == 0,
-                      p.symmetricLow ?? p.low.isSymmetric, [.int8, .int4, .int3, .int2].contains(p.low) else {
-                    throw JobError.invalid("tensor '\(name)': a calibrated profile rounds every block linear by GPTQ to one symmetric int8/4/3/2 part with no high share or compensation")
+                guard let p = assignments[i].policy, p.highFraction == 0, p.compensationRank == 0,
+                      p.ggml != nil || (p.symmetricLow ?? p.low.isSymmetric && [.int8, .int4, .int3, .int2].contains(p.low)) else {
+                    throw JobError.invalid("tensor '\(name)': a calibrated profile rounds every block linear by GPTQ to a ggml type or one symmetric int8/4/3/2 part with no high share or compensation")
+                }
+                if p.ggml != nil, settings.actOrder {
+                    throw JobError.invalid("tensor '\(name)': calibration.act_order does not apply to ggml types, whose blocks keep their columns together")
                 }
                 linears[role] = i
             }

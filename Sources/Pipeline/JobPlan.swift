@@ -27,11 +27,16 @@ public struct JobPlan: Codable, Sendable {
         self.profile = profile
         config = source.configBytes
         var list = source.tensors.map(classifier.classify)
+        // A GGUF profile takes --calibration as llama-quantize takes --imatrix, and rounds its blocks by GPTQ.
+        let calibrationSettings = profile.calibration ?? (profile.ggufMix != nil && calibration != nil ? CalibrationSettings.ggufDefault : nil)
+        if let importance, calibration != nil {
+            throw JobError.invalid("--imatrix \(importance.path) and --calibration both weight the searches: give one")
+        }
         if let mix = profile.ggufMix {
             // GGUF profiles: llama-quantize's type for each tensor, chosen over the whole model (its rules count
             // layers); its float types keep the tensor as stored.
             let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location,
-                                              hasImportanceMatrix: importance != nil)
+                                              hasImportanceMatrix: importance != nil || calibrationSettings != nil)
             for i in list.indices where list[i].tensor.entry.shape.count >= 2 {
                 let type = types[list[i].name]!
                 list[i].policy = type.isQuantized ? .ggml(type, codes: profile.ggmlCodes) : nil
@@ -58,11 +63,11 @@ public struct JobPlan: Codable, Sendable {
         }
         assignments = list
         tileRows = list.map { Self.tileRows(columns: $0.tensor.entry.columns, rows: $0.tensor.entry.rows, tileElements: profile.tileElements) }
-        switch (profile.calibration, calibration) {
+        switch (calibrationSettings, calibration) {
         case (nil, nil):
             self.calibration = nil
         case (nil, .some):
-            throw JobError.invalid("--calibration applies to a calibrated profile (gptq-*), not to \(profile.name)")
+            throw JobError.invalid("--calibration applies to a calibrated profile (gptq-*, importance-*) or a GGUF profile (gguf-*), not to \(profile.name)")
         case (.some, nil):
             throw JobError.invalid("profile \(profile.name) is calibrated: give it text with --calibration FILE")
         case let (settings?, text?):

@@ -65,6 +65,30 @@ final class CalibratedJobTests: XCTestCase {
                           "GPTQ int3 rises \(gptq - source) over bf16 \(source), round to nearest \(nearest - source)")
     }
 
+    /// A GGUF profile with --calibration: GPTQ inside the ggml grids (GGMLBlockLDLQ), the same types and bytes as
+    /// the data-free job, a smaller rise over bf16, the same package from one worker and two.
+    func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {
+        let (_, text) = try calibrated()
+        let small = CalibrationText(file: text.file, maxTokens: 4096)   // 8 sequences of 512, one shard
+        let profile = try TestModels.profile("gguf-q2_k")
+        let one = folder + "/w1", two = folder + "/w2", plain = folder + "/plain"
+        _ = try compress(profile, small, workers: 1, out: one)
+        _ = try compress(profile, small, workers: 2, out: two)
+        _ = try compress(profile, nil, workers: 2, out: plain)
+        let a = try TestModels.packageFiles(one), b = try TestModels.packageFiles(two)
+        for (k, v) in a { XCTAssertEqual(v, b[k], "file \(k) differs between --workers 1 and --workers 2") }
+        for layer in ["layer_000", "layer_003"] {
+            let size = { (p: String) in try FileManager.default.attributesOfItem(atPath: p + "/layers/\(layer)/weights.quant")[.size] as! Int }
+            XCTAssertEqual(try size(one), try size(plain), "the same ggml types: the same bytes")
+        }
+        let tokens = try EvalTokens.load(file: TestModels.tinyLlama + "/eval.txt", vocabSize: 256)
+        let windows = EvalTokens.windows(tokens, window: 512, maxWindows: 16)
+        let source = try perplexity(TestModels.tinyLlama, windows: windows)
+        let gptq = try perplexity(one, windows: windows), searched = try perplexity(plain, windows: windows)
+        XCTAssertLessThan(gptq - source, (searched - source) * 0.9,
+                          "Q2_K with GPTQ rises \(gptq - source) over bf16 \(source), without calibration \(searched - source)")
+    }
+
     func testOtherCalibrationTextOnTheSameOutputIsRefused() throws {
         let (profile, text) = try calibrated()
         let out = folder + "/job"
@@ -82,6 +106,11 @@ final class CalibratedJobTests: XCTestCase {
         }
         XCTAssertThrowsError(try compress(TestModels.profile("uniform-int3"), text, workers: 1, out: folder + "/rtn")) { error in
             XCTAssertTrue("\(error)".contains("--calibration applies to a calibrated profile"), "\(error)")
+        }
+        XCTAssertThrowsError(try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: folder + "/both", profile: TestModels.profile("gguf-q2_k"),
+                                                               workers: 1, progress: false, importanceMatrix: ImportanceMatrix(path: GGUFExportTests.importanceMatrix),
+                                                               calibration: text))) { error in
+            XCTAssertTrue("\(error)".contains("give one"), "\(error)")
         }
         XCTAssertThrowsError(try compress(profile, text, workers: 1, out: folder + "/stream", storage: .stream)) { error in
             XCTAssertTrue("\(error)".contains("needs storage: shared"), "\(error)")

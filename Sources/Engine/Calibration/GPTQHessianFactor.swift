@@ -16,9 +16,13 @@ public struct GPTQHessianFactor: Sendable {
 
     /// `hessian`: cols * cols, row-major, symmetric positive semi-definite.
     public init(hessian: UnsafeBufferPointer<Double>, cols: Int, options: GPTQOptions) throws(CalibrationError) {
+        try self.init(hessian: hessian, cols: cols, dampingFraction: options.dampingFraction, actOrder: options.actOrder)
+    }
+
+    public init(hessian: UnsafeBufferPointer<Double>, cols: Int, dampingFraction: Double, actOrder: Bool) throws(CalibrationError) {
         guard cols > 0, cols <= 1 << 16 else { throw .badShape("\(cols) columns") }
         guard hessian.count >= cols * cols else { throw .badShape("\(hessian.count) Hessian entries for \(cols) columns (\(cols * cols) needed)") }
-        guard options.dampingFraction.isFinite, options.dampingFraction >= 0 else { throw .nonFinite("damping fraction \(options.dampingFraction)") }
+        guard dampingFraction.isFinite, dampingFraction >= 0 else { throw .nonFinite("damping fraction \(dampingFraction)") }
         if let bad = (0..<(cols * cols)).first(where: { !hessian[$0].isFinite }) {
             throw .nonFinite("Hessian [\(bad / cols), \(bad % cols)] = \(hessian[bad])")
         }
@@ -28,17 +32,17 @@ public struct GPTQHessianFactor: Sendable {
         var h = Array(hessian.prefix(cols * cols))
         deadColumns = (0..<cols).filter { h[$0 * cols + $0] == 0 }
         for j in deadColumns { h[j * cols + j] = 1 }
-        if options.actOrder {
+        if actOrder {
             order = (0..<cols).sorted { h[$0 * cols + $0] > h[$1 * cols + $1] || (h[$0 * cols + $0] == h[$1 * cols + $1] && $0 < $1) }
             let original = h
             for (i, si) in order.enumerated() { for (j, sj) in order.enumerated() { h[i * cols + j] = original[si * cols + sj] } }
         } else {
             order = Array(0..<cols)
         }
-        upper = try Self.inverseCholeskyUpper(h, n: cols, dampingFraction: options.dampingFraction)
+        upper = try Self.inverseCholeskyUpper(h, n: cols, dampingFraction: dampingFraction)
         self.cols = cols
-        dampingFraction = options.dampingFraction
-        actOrder = options.actOrder
+        self.dampingFraction = dampingFraction
+        self.actOrder = actOrder
     }
 
     /// Cholesky, the inverse from the factor (potri), then the inverse's upper Cholesky factor, as the GPTQ

@@ -33,6 +33,11 @@ public struct CalibrationSettings: Codable, Sendable, Equatable {
         self.rounding = rounding
     }
 
+    /// What a GGUF profile (no calibration block of its own) runs with `--calibration`: GPTQ over whole ggml
+    /// blocks (GGMLBlockLDLQ), in column order since a block's columns must stay together.
+    public static let ggufDefault = CalibrationSettings(sequenceLength: 512, sequences: 128, shardSequences: 8, damping: 0.01,
+                                                        blockSize: 128, actOrder: false, rounding: .gptq)
+
     /// The first setting that cannot work, as a sentence naming the profile key.
     public func problem() -> String? {
         if sequenceLength < 2 { return "calibration.sequence_length is \(sequenceLength), at least 2 is needed" }

@@ -4,7 +4,8 @@
 /// are those TileCodec writes for the same layout, so the assembler and every reader take them as any other tile.
 enum CalibratedTile {
     static func encode(_ x: [Float], rows: Int, layout: QuantizedTensorLayout, hessian: HessianInput, stagingFolder: String) throws -> [NamedArray] {
-        guard layout.ggml == nil, layout.high == nil, layout.granularity == .channel, layout.rotation.isIdentity, layout.low.symmetric,
+        if let type = layout.ggml { return [try encodeGGML(x, rows: rows, type: type, layout: layout, hessian: hessian, stagingFolder: stagingFolder)] }
+        guard layout.high == nil, layout.granularity == .channel, layout.rotation.isIdentity, layout.low.symmetric,
               [.int8, .int4, .int3, .int2].contains(layout.low.format) else {
             throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding takes one symmetric int8/4/3/2 part without rotation, not this layout")
         }
@@ -27,5 +28,30 @@ enum CalibratedTile {
         let groups = tile.scales.count / max(rows, 1)
         return [NamedArray(name: "lo.codes", dtype: .u8, shape: [rows, tile.codes.count / max(rows, 1)], bytes: tile.codes),
                 NamedArray(name: "lo.scales", halfBits: tile.scales, shape: [rows, groups])]
+    }
+
+    /// A ggml-format tile: whole blocks rounded by GGMLBlockLDLQ, or each block searched under diag(H) as
+    /// llama-quantize --imatrix searches under its importance matrix.
+    private static func encodeGGML(_ x: [Float], rows: Int, type: GGMLType, layout: QuantizedTensorLayout, hessian: HessianInput,
+                                   stagingFolder: String) throws -> NamedArray {
+        guard layout.rotation.isIdentity else { throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding of a rotated ggml tile") }
+        let cols = layout.columns
+        let h = try CalibrationFiles.sumHessians(hessian.shards, columns: cols, stagingFolder: stagingFolder)
+        let reference = layout.ggmlCodes == .reference
+        switch hessian.rounding {
+        case .gptq:
+            let bytes: [UInt8]
+            do {
+                bytes = try GGMLBlockLDLQ.quantize(x, rows: rows, cols: cols, type: type, hessian: h, dampingFraction: hessian.damping, reference: reference)
+            } catch {
+                throw CalibrationError.unsupported("tensor '\(layout.name)': \(error)")
+            }
+            return NamedArray(name: TileCodec.ggmlBlocks, dtype: .u8, shape: [rows, bytes.count / max(rows, 1)], bytes: bytes)
+        case .diagonalImportance:
+            return x.withUnsafeBufferPointer {
+                TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference,
+                                     importance: GGMLBlockLDLQ.importanceWeights(h, cols: cols))
+            }
+        }
     }
 }
