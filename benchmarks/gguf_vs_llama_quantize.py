@@ -13,7 +13,11 @@ source from a calibration text disjoint from the eval text (scripts/calibration_
 tiny-llama, Python's language reference for SmolLM2), then `llama-quantize --imatrix` and our
 `coordinator start --imatrix` use that one file. The rows then also show llama-quantize without it.
 
-  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama] [--imatrix]
+With --calibrated each side calibrates its own way on that same text and token budget: llama-quantize with the
+llama-imatrix matrix, ours with `coordinator start --calibration` (GPTQ inside the ggml grids, H captured layer by
+layer through our quantized blocks). The rows again show llama-quantize without its matrix.
+
+  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama] [--imatrix | --calibrated]
 """
 import argparse
 import json
@@ -28,7 +32,7 @@ import gguf
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "models")
 BIN = os.path.join(ROOT, "out", "peers", "bin")
-SWIFT_BIN = os.path.join(ROOT, ".build", "debug")
+SWIFT_BIN = os.environ.get("SWIFT_BIN", os.path.join(ROOT, ".build", "debug"))
 OUT = os.path.join(ROOT, "out", "bench")
 
 MODELS = {
@@ -77,13 +81,17 @@ def importance_matrix(model, spec, work):
     return out
 
 
-def ours(model, mix, spec, work, imatrix):
-    tag = f"{mix}-imatrix" if imatrix else mix
+def ours(model, mix, spec, work, imatrix, calibrated=False):
+    tag = f"{mix}-calibrated" if calibrated else f"{mix}-imatrix" if imatrix else mix
     pkg, out = os.path.join(work, f"ours-{tag}"), os.path.join(work, f"ours-{tag}.gguf")
     if not os.path.exists(out):
         subprocess.run(["rm", "-rf", pkg], check=True)
+        if calibrated:
+            weighting = ["--calibration", os.path.join(work, "calibration.txt"), "--calibration-tokens", str(512 * spec["imatrix_chunks"])]
+        else:
+            weighting = ["--imatrix", imatrix] if imatrix else []
         run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", "gguf-" + mix.lower(),
-             "--out", pkg, "--workers", "2"] + (["--imatrix", imatrix] if imatrix else []))
+             "--out", pkg, "--workers", "2"] + weighting)
         run([os.path.join(SWIFT_BIN, "uqcit"), "export", pkg, "--format", "gguf", "--out", out])
     return out
 
@@ -101,7 +109,10 @@ def main():
     ap.add_argument("--mixes", default="Q4_K_M,IQ4_XS,Q3_K_M,Q2_K")
     ap.add_argument("--models", default="smollm2,tiny-llama")
     ap.add_argument("--imatrix", action="store_true", help="both sides weighted by the same llama-imatrix matrix")
+    ap.add_argument("--calibrated", action="store_true",
+                    help="llama-quantize with llama-imatrix's matrix, ours with --calibration on the same text and tokens")
     args = ap.parse_args()
+    args.imatrix = args.imatrix or args.calibrated
     if not os.path.exists(MODELS["tiny-llama"]["peer_source"]):
         run([sys.executable, os.path.join(ROOT, "scripts", "tiny_llama_to_gguf.py")])
     results = []
@@ -114,7 +125,7 @@ def main():
         imatrix = importance_matrix(model, spec, work) if args.imatrix else None
         for mix in args.mixes.split(","):
             t0 = time.time()
-            a, b = ours(model, mix, spec, work, imatrix), peer(model, mix, spec, work, imatrix)
+            a, b = ours(model, mix, spec, work, imatrix, args.calibrated), peer(model, mix, spec, work, imatrix)
             row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
                    "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
             row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"], spec["chunks"], work)
@@ -128,10 +139,10 @@ def main():
             results.append(row)
             print(f"{model} {mix}: ours {row['ours_ppl']:.4f} ({row['ours_bpw']:.3f} bpw), llama-quantize {row['peer_ppl']:.4f} "
                   f"({row['peer_bpw']:.3f} bpw), {time.time() - t0:.0f} s", file=sys.stderr)
-    name = "gguf-vs-llama-quantize" + ("-imatrix" if args.imatrix else "")
+    name = "gguf-vs-llama-quantize" + ("-calibrated" if args.calibrated else "-imatrix" if args.imatrix else "")
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(results, f, indent=1)
-    both = " (both with the imatrix)" if args.imatrix else ""
+    both = " (calibrated: ours GPTQ, llama-quantize its imatrix)" if args.calibrated else " (both with the imatrix)" if args.imatrix else ""
     lines = [f"| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours{both} | ppl llama-quantize{both} | source ppl | "
              "change vs source ours / llama-quantize |" + (" ppl llama-quantize without imatrix |" if args.imatrix else ""),
              "|---|---|---|---|---|---|---|---|" + ("---|" if args.imatrix else "")]

@@ -16,15 +16,24 @@ public enum GGMLBlockLDLQ {
     /// Columns never active in the calibration text (H_ii = 0) keep their weights: other text may use them.
     public static func quantize(_ w: [Float], rows: Int, cols: Int, type: GGMLType, hessian: [Double], dampingFraction: Double,
                                 reference: Bool = false) throws(CalibrationError) -> [UInt8] {
-        guard type.isQuantized, let rowBytes = type.rowBytes(columns: cols) else {
-            throw .unsupported("\(type.rawValue) rows of \(cols) columns (whole blocks of \(type.blockElements) needed)")
-        }
-        guard rows > 0, cols > 0, rows <= Int(Int32.max) / cols, w.count >= rows * cols else { throw .badShape("\(w.count) weights for a \(rows) x \(cols) tile") }
-        if let bad = w.prefix(rows * cols).firstIndex(where: { !$0.isFinite }) { throw .nonFinite("weight [\(bad / cols), \(bad % cols)] = \(w[bad])") }
+        _ = try rowBytes(type, cols: cols)
+        guard hessian.count >= cols * cols else { throw .badShape("\(hessian.count) Hessian entries for \(cols) columns") }
         let factor = try hessian.withUnsafeBufferPointer { (h) throws(CalibrationError) in
             try GPTQHessianFactor(hessian: h, cols: cols, dampingFraction: dampingFraction, actOrder: false)
         }
-        let importance = importanceWeights(hessian, cols: cols)
+        return try quantize(w, rows: rows, cols: cols, type: type, factor: factor, importance: importanceWeights(hessian, cols: cols), reference: reference)
+    }
+
+    /// A row tile against its layer's factor (built without act-order) and importance (`importanceWeights`),
+    /// computed once for all the layer's tiles.
+    public static func quantize(_ w: [Float], rows: Int, cols: Int, type: GGMLType, factor: GPTQHessianFactor, importance: [Float],
+                                reference: Bool = false) throws(CalibrationError) -> [UInt8] {
+        let rowBytes = try rowBytes(type, cols: cols)
+        guard rows > 0, cols > 0, rows <= Int(Int32.max) / cols, w.count >= rows * cols else { throw .badShape("\(w.count) weights for a \(rows) x \(cols) tile") }
+        if let bad = w.prefix(rows * cols).firstIndex(where: { !$0.isFinite }) { throw .nonFinite("weight [\(bad / cols), \(bad % cols)] = \(w[bad])") }
+        guard factor.cols == cols, !factor.actOrder, importance.count == cols else {
+            throw .badShape("a factor for \(factor.cols) columns (act-order \(factor.actOrder)) and \(importance.count) importances for a tile of \(cols)")
+        }
         let n = type.blockElements, blockBytes = type.blockBytes
         let grid = KQuantFixedGrid.shape(of: type)
         let u = factor.upper
@@ -107,6 +116,13 @@ public enum GGMLBlockLDLQ {
                 for r in 0..<rows { KQuantFixedGrid.setCodes(type, block: o.baseAddress! + r * rowBytes + k * blockBytes, codes: c.baseAddress! + r * n) }
             }
         }
+    }
+
+    private static func rowBytes(_ type: GGMLType, cols: Int) throws(CalibrationError) -> Int {
+        guard type.isQuantized, let rowBytes = type.rowBytes(columns: cols) else {
+            throw .unsupported("\(type.rawValue) rows of \(cols) columns (whole blocks of \(type.blockElements) needed)")
+        }
+        return rowBytes
     }
 
     /// diag(H) as the searches' per-column importance, floored at a millionth of its mean so that a column the

@@ -1,7 +1,8 @@
-/// A calibrated QUANTIZE tile's arrays: the tile's rows rounded to the layout's low part (symmetric, group-wise,
-/// every column, no rotation) against the block's H, summed from the CAPTURE shards: by GPTQ, or, as the cheap
-/// baseline GPTQ is measured against, to nearest with scales chosen under diag(H) (an importance matrix). The arrays
-/// are those TileCodec writes for the same layout, so the assembler and every reader take them as any other tile.
+/// A calibrated QUANTIZE tile's arrays: the tile's rows rounded to the layout's grid (a ggml type, or one
+/// symmetric group-wise int part; no rotation) against the block's H, summed from the CAPTURE shards: by GPTQ, or,
+/// as the cheap baseline GPTQ is measured against, with scales chosen under diag(H) (an importance matrix). H and
+/// its factor come from the worker's HessianCache. The arrays are those TileCodec writes for the same layout, so
+/// the assembler and every reader take them as any other tile.
 enum CalibratedTile {
     static func encode(_ x: [Float], rows: Int, layout: QuantizedTensorLayout, hessian: HessianInput, stagingFolder: String) throws -> [NamedArray] {
         if let type = layout.ggml { return [try encodeGGML(x, rows: rows, type: type, layout: layout, hessian: hessian, stagingFolder: stagingFolder)] }
@@ -10,14 +11,15 @@ enum CalibratedTile {
             throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding takes one symmetric int8/4/3/2 part without rotation, not this layout")
         }
         let cols = layout.columns
-        let h = try CalibrationFiles.sumHessians(hessian.shards, columns: cols, stagingFolder: stagingFolder)
+        let h = try HessianCache.shared.hessian(hessian, columns: cols, stagingFolder: stagingFolder)
         let tile: QuantizedTile
         do {
             switch hessian.rounding {
             case .gptq:
                 let options = GPTQOptions(format: layout.low.format, groupSize: layout.low.groupSize, dampingFraction: hessian.damping,
                                           blockSize: hessian.blockSize, actOrder: hessian.actOrder)
-                tile = try GPTQ.quantize(x, rows: rows, cols: cols, hessian: h, options: options)
+                let factor = try HessianCache.shared.factor(hessian, columns: cols, stagingFolder: stagingFolder, actOrder: hessian.actOrder)
+                tile = try GPTQ.quantize(x, rows: rows, cols: cols, factor: factor, options: options)
             case .diagonalImportance:
                 tile = try ImportanceQuantizer.quantize(x, rows: rows, cols: cols, importance: (0..<cols).map { Float(h[$0 * cols + $0]) },
                                                         format: layout.low.format, groupSize: layout.low.groupSize)
@@ -36,13 +38,15 @@ enum CalibratedTile {
                                    stagingFolder: String) throws -> NamedArray {
         guard layout.rotation.isIdentity else { throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding of a rotated ggml tile") }
         let cols = layout.columns
-        let h = try CalibrationFiles.sumHessians(hessian.shards, columns: cols, stagingFolder: stagingFolder)
+        let h = try HessianCache.shared.hessian(hessian, columns: cols, stagingFolder: stagingFolder)
         let reference = layout.ggmlCodes == .reference
         switch hessian.rounding {
         case .gptq:
             let bytes: [UInt8]
             do {
-                bytes = try GGMLBlockLDLQ.quantize(x, rows: rows, cols: cols, type: type, hessian: h, dampingFraction: hessian.damping, reference: reference)
+                let factor = try HessianCache.shared.factor(hessian, columns: cols, stagingFolder: stagingFolder, actOrder: false)
+                bytes = try GGMLBlockLDLQ.quantize(x, rows: rows, cols: cols, type: type, factor: factor,
+                                                   importance: GGMLBlockLDLQ.importanceWeights(h, cols: cols), reference: reference)
             } catch {
                 throw CalibrationError.unsupported("tensor '\(layout.name)': \(error)")
             }

@@ -1,0 +1,37 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import Engine
+
+/// A worker's HessianCache: the shards are read and summed once per linear, its factor built once per options,
+/// the next tile served from memory; an older entry past the budget is dropped and read again.
+final class HessianCacheTests: XCTestCase {
+    func shard(_ folder: String, _ name: String, _ h: [Double], n: Int) throws -> TaskOutputFile {
+        let bytes = CalibrationFiles.encodeHessian(h, columns: n)
+        try Data(bytes).write(to: URL(fileURLWithPath: folder + "/" + name))
+        return TaskOutputFile(name: name, size: bytes.count, sha256: Digest.sha256Hex(bytes))
+    }
+
+    func testServesTheSumAndFactorFromMemoryUntilEvicted() throws {
+        let folder = TestPaths.temporaryFolder("hessian-cache")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let n = 4
+        let a: [Double] = [4, 1, 0, 0, 1, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1]
+        let input = HessianInput(space: .attentionInput, shards: [try shard(folder, "h0", a, n: n), try shard(folder, "h1", a, n: n)],
+                                 damping: 0.01, blockSize: 128, actOrder: false)
+        let cache = HessianCache(budgetBytes: 3 * n * n * 8)   // one H and two factors
+        XCTAssertEqual(try cache.hessian(input, columns: n, stagingFolder: folder), a.map { 2 * $0 })
+        let f = try cache.factor(input, columns: n, stagingFolder: folder, actOrder: false)
+        try FileManager.default.removeItem(atPath: folder + "/h0")
+        XCTAssertEqual(try cache.hessian(input, columns: n, stagingFolder: folder), a.map { 2 * $0 }, "served from memory")
+        XCTAssertEqual(try cache.factor(input, columns: n, stagingFolder: folder, actOrder: false).upper, f.upper)
+        XCTAssertEqual(try cache.factor(input, columns: n, stagingFolder: folder, actOrder: true).order, [0, 1, 2, 3])
+
+        let other = HessianInput(space: .mlpInput, shards: [try shard(folder, "h2", a, n: n)], damping: 0.01, blockSize: 128, actOrder: false)
+        XCTAssertEqual(try cache.hessian(other, columns: n, stagingFolder: folder), a)
+        XCTAssertThrowsError(try cache.hessian(input, columns: n, stagingFolder: folder), "evicted, and its shard is gone") {
+            XCTAssertTrue("\($0)".contains("h0"), "\($0)")
+        }
+    }
+}
