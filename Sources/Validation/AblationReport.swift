@@ -6,7 +6,7 @@ import Engine
 public struct AblationReport: Codable, Sendable {
     public struct Row: Codable, Sendable {
         public var name: String
-        public var group: String          // design, ablation, pattern, baseline, auto, level-only
+        public var group: String          // design, ablation, pattern, baseline, calibrated, auto, level-only
         public var description: String
         public var bitsPerWeight: Double  // over all parameters
         public var quality: Quality

@@ -12,11 +12,13 @@ public struct AblationOptions: Sendable {
     public var maxWindows: Int
     public var noiseLevels: [Double]
     public var progress: Bool
+    /// With calibration text: calibrated against data-free rounding at each width, diag(H) weighting against GPTQ.
+    public var calibration: CalibrationText?
 
     public init(model: String, eval: String?, out: String, workers: Int, maxWindows: Int = 32,
-                noiseLevels: [Double] = [0, 0.05, 0.1, 0.25, 0.5], progress: Bool = true) {
+                noiseLevels: [Double] = [0, 0.05, 0.1, 0.25, 0.5], progress: Bool = true, calibration: CalibrationText? = nil) {
         self.model = model; self.eval = eval; self.out = out; self.workers = workers
-        self.maxWindows = maxWindows; self.noiseLevels = noiseLevels; self.progress = progress
+        self.maxWindows = maxWindows; self.noiseLevels = noiseLevels; self.progress = progress; self.calibration = calibration
     }
 }
 
@@ -33,11 +35,12 @@ public enum AblationStudy {
         let original = try CheckpointWeights(folder: o.model)
         var rows: [AblationReport.Row] = []
 
-        func package(_ name: String, _ group: String, _ description: String, _ profile: Profile, allocation: BitAllocation? = nil) throws -> PackageMetadata {
+        func package(_ name: String, _ group: String, _ description: String, _ profile: Profile, allocation: BitAllocation? = nil,
+                     calibration: CalibrationText? = nil) throws -> PackageMetadata {
             let dir = o.out + "/packages/" + name
             try? FileManager.default.removeItem(atPath: dir)
             let s = try CompressionJob.run(JobOptions(model: o.model, out: dir, profile: profile, workers: o.workers, progress: false,
-                                                      allocation: allocation))
+                                                      allocation: allocation, calibration: calibration))
             let q = try probe.measure(PackageWeights(path: dir))
             rows.append(.init(name: name, group: group, description: description, bitsPerWeight: s.metadata.measured.bitsPerWeightLayersFolder, quality: q))
             say(String(format: "%@: %.3f bpw, quality %.5f", name, s.metadata.measured.bitsPerWeightLayersFolder, q.quality))
@@ -83,6 +86,8 @@ public enum AblationStudy {
                 say(String(format: "%@: %.3f bpw, quality %.5f", name, bitsTotal / Double(plan.totalParameters), q.quality))
             }
         }
+
+        if let text = o.calibration { try calibrated(text, package) }
 
         // The auto profile at 4 and 3 bits, and at the bits of the RTN int4 and int3 baselines.
         let auto = try ProfileLoader.load("auto")
@@ -140,6 +145,28 @@ public enum AblationStudy {
         try AtomicFileWriter.write(Array(report.text().utf8), to: o.out + "/ablation.txt")
         try AtomicFileWriter.write(Array(QualityChart.svg(report).utf8), to: o.out + "/ablation.svg")
         return report
+    }
+
+    /// At each width the same grid three ways: data-free, scales (or ggml searches) weighted by diag(H) of the
+    /// calibration text as an importance matrix does, and GPTQ against the whole H; H captured block by block
+    /// through the already quantized blocks, as the calibrated jobs do.
+    static func calibrated(_ text: CalibrationText,
+                           _ package: (String, String, String, Profile, BitAllocation?, CalibrationText?) throws -> PackageMetadata) throws {
+        for width in ["int4", "int3", "int2"] {
+            _ = try package("data-free-\(width)", "calibrated", "uniform-\(width): round to nearest, searched scales, no data", ProfileLoader.load("uniform-\(width)"), nil, nil)
+            _ = try package("importance-\(width)", "calibrated", "importance-\(width): scales searched under diag(H)", ProfileLoader.load("importance-\(width)"), nil, text)
+            _ = try package("gptq-\(width)", "calibrated", "gptq-\(width): GPTQ against H", ProfileLoader.load("gptq-\(width)"), nil, text)
+        }
+        for mix in ["q3_k_m", "q2_k"] {
+            let gguf = try ProfileLoader.load("gguf-\(mix)")
+            var importance = gguf
+            importance.name += "-importance"
+            importance.calibration = CalibrationSettings.ggufDefault
+            importance.calibration!.rounding = .diagonalImportance
+            _ = try package("gguf-\(mix)", "calibrated", "gguf-\(mix): our ggml searches, no data", gguf, nil, nil)
+            _ = try package("gguf-\(mix)-importance", "calibrated", "gguf-\(mix), ggml searches under diag(H) (an imatrix)", importance, nil, text)
+            _ = try package("gguf-\(mix)-gptq", "calibrated", "gguf-\(mix), GPTQ inside the ggml grids", gguf, nil, text)
+        }
     }
 
     /// The worst measured G=i invariants over every rotation.json of a package.

@@ -31,6 +31,14 @@ enum Findings {
                                   auto.quality.quality, ppl(auto.quality), verdict, best.name, best.bitsPerWeight, best.quality.quality, ppl(best.quality)))
             }
         }
+        // Calibrated against data-free at each width, and GPTQ against diag(H) weighting.
+        for width in ["int4", "int3", "int2", "gguf-q3_k_m", "gguf-q2_k"] {
+            let names = width.hasPrefix("gguf") ? (width, width + "-importance", width + "-gptq") : ("data-free-" + width, "importance-" + width, "gptq-" + width)
+            guard let free = row(names.0), let importance = row(names.1), let gptq = row(names.2) else { continue }
+            out.append(String(format: "At %@ (%.3f bpw) GPTQ is %@ data-free rounding and %@ diag(H) weighting: quality %.5f / %.5f / %.5f, perplexity %@ / %@ / %@ (GPTQ / data-free / importance).",
+                              width, gptq.bitsPerWeight, words(compare(gptq.quality, free.quality)), words(compare(gptq.quality, importance.quality)),
+                              gptq.quality.quality, free.quality.quality, importance.quality.quality, ppl(gptq.quality), ppl(free.quality), ppl(importance.quality)))
+        }
         // The design claims level 3 resists noise better than the other levels.
         let probe = 0.25
         let drops = r.noise.filter { $0.scope.hasPrefix("level") && $0.noise == probe }.map { ($0.scope, 1 - $0.quality.quality) }

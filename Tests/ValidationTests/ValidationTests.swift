@@ -62,6 +62,16 @@ final class ValidationTests: XCTestCase {
         XCTAssertTrue(helps.contains { $0.contains("Level 3 does resist noise better") }, "\(helps)")
     }
 
+    func testCalibratedFindingComparesGPTQWithDataFreeAndImportance() {
+        var r = report(full: 0.95, noRotation: 0.95)
+        r.rows += [.init(name: "data-free-int3", group: "calibrated", description: "", bitsPerWeight: 3.1, quality: quality(0.90)),
+                   .init(name: "importance-int3", group: "calibrated", description: "", bitsPerWeight: 3.1, quality: quality(0.9301)),
+                   .init(name: "gptq-int3", group: "calibrated", description: "", bitsPerWeight: 3.1, quality: quality(0.93))]
+        let f = Findings.derive(r)
+        XCTAssertTrue(f.contains { $0.hasPrefix("At int3 (3.100 bpw) GPTQ is better than data-free rounding and indistinguishable from diag(H) weighting") }, "\(f)")
+        XCTAssertFalse(f.contains { $0.hasPrefix("At int4") }, "no int4 rows, no int4 sentence")
+    }
+
     func testChartIsWellFormedSVGWithAPointPerVariant() throws {
         let r = report(full: 0.95, noRotation: 0.9)
         let svg = QualityChart.svg(r)
