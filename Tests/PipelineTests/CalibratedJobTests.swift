@@ -65,7 +65,7 @@ final class CalibratedJobTests: XCTestCase {
                           "GPTQ int3 rises \(gptq - source) over bf16 \(source), round to nearest \(nearest - source)")
     }
 
-    /// A GGUF profile with --calibration: GPTQ inside the ggml grids (GGMLBlockLDLQ), the same types and bytes as
+    /// A GGUF profile with --calibration: GPTQ inside the ggml grids (GGMLGPTQ), the same types and bytes as
     /// the data-free job, a smaller rise over bf16, the same package from one worker and two.
     func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {
         let (_, text) = try calibrated()

@@ -34,7 +34,7 @@ public struct CalibrationSettings: Codable, Sendable, Equatable {
     }
 
     /// What a GGUF profile (no calibration block of its own) runs with `--calibration`: GPTQ over whole ggml
-    /// blocks (GGMLBlockLDLQ), in column order since a block's columns must stay together.
+    /// grids (GGMLGPTQ), in column order since a block's columns must stay together.
     public static let ggufDefault = CalibrationSettings(sequenceLength: 512, sequences: 128, shardSequences: 8, damping: 0.01,
                                                         blockSize: 128, actOrder: false, rounding: .gptq)
 

@@ -32,7 +32,7 @@ enum CalibratedTile {
                 NamedArray(name: "lo.scales", halfBits: tile.scales, shape: [rows, groups])]
     }
 
-    /// A ggml-format tile: whole blocks rounded by GGMLBlockLDLQ, or each block searched under diag(H) as
+    /// A ggml-format tile: whole blocks rounded by GGMLGPTQ, or each block searched under diag(H) as
     /// llama-quantize --imatrix searches under its importance matrix.
     private static func encodeGGML(_ x: [Float], rows: Int, type: GGMLType, layout: QuantizedTensorLayout, hessian: HessianInput,
                                    stagingFolder: String) throws -> NamedArray {
@@ -45,8 +45,8 @@ enum CalibratedTile {
             let bytes: [UInt8]
             do {
                 let factor = try HessianCache.shared.factor(hessian, columns: cols, stagingFolder: stagingFolder, actOrder: false)
-                bytes = try GGMLBlockLDLQ.quantize(x, rows: rows, cols: cols, type: type, factor: factor,
-                                                   importance: GGMLBlockLDLQ.importanceWeights(h, cols: cols), reference: reference)
+                bytes = try GGMLGPTQ.quantize(x, rows: rows, cols: cols, type: type, factor: factor,
+                                                   importance: GGMLGPTQ.importanceWeights(h, cols: cols), reference: reference)
             } catch {
                 throw CalibrationError.unsupported("tensor '\(layout.name)': \(error)")
             }
@@ -54,7 +54,7 @@ enum CalibratedTile {
         case .diagonalImportance:
             return x.withUnsafeBufferPointer {
                 TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference,
-                                     importance: GGMLBlockLDLQ.importanceWeights(h, cols: cols))
+                                     importance: GGMLGPTQ.importanceWeights(h, cols: cols))
             }
         }
     }

@@ -137,3 +137,20 @@ public enum GGMLIQ4_XS: GGMLBlockCodec {
         block.storeBytes(of: scalesHigh.littleEndian, toByteOffset: 2, as: UInt16.self)
     }
 }
+
+extension GGMLIQ4_XS: GGMLFixedGridCodec {
+    public static let gridSubBlockSize = 32
+    public static let gridLevels: [Float] = GGMLIQ4_NL.levelValues.map(Float.init)
+    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
+        let d = GGMLF16.load(block)
+        let scalesHigh = UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+        for ib in 0..<8 {
+            let low = block.load(fromByteOffset: 4 + ib / 2, as: UInt8.self) >> UInt8(4 * (ib % 2)) & 0x0F
+            let ls = Int32(low) | Int32(scalesHigh >> UInt16(2 * ib) & 3) << 4
+            a[ib] = d * Float(ls - 32); b[ib] = 0
+        }
+    }
+    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
+        for ib in 0..<8 { GGMLNibblePairs.store(codes + 32 * ib, block + 8 + 16 * ib) }
+    }
+}

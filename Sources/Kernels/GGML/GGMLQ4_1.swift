@@ -66,3 +66,12 @@ public enum GGMLQ4_1: GGMLBlockCodec, GGMLLegacyReference {
         }
     }
 }
+
+extension GGMLQ4_1: GGMLFixedGridCodec {
+    public static let gridSubBlockSize = 32
+    public static let gridLevels: [Float] = (0...15).map(Float.init)
+    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
+        a[0] = GGMLF16.load(block); b[0] = -GGMLF16.load(block, at: 2)
+    }
+    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { GGMLNibblePairs.store(codes, block + 4) }
+}

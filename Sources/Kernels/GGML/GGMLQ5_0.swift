@@ -30,7 +30,7 @@ public enum GGMLQ5_0: GGMLBlockCodec, GGMLLegacyReference {
     }
 
     /// Writes scale bits and 32 codes in 0...31 in the block layout.
-    private static func store(d: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
+    static func store(d: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
         GGMLF16.store(d, block)
         var qh: UInt32 = 0
         for j in 0..<16 {
@@ -65,5 +65,16 @@ public enum GGMLQ5_0: GGMLBlockCodec, GGMLLegacyReference {
             let d = GGMLReferenceSearch.symmetricScale(x, count: 32, nmax: 16, weights: weight, codes: L)
             store(d: GGMLF16.encode(d), codes: L, into: block)
         }
+    }
+}
+
+extension GGMLQ5_0: GGMLFixedGridCodec {
+    public static let gridSubBlockSize = 32
+    public static let gridLevels: [Float] = (-16...15).map(Float.init)
+    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
+        a[0] = GGMLF16.load(block); b[0] = 0
+    }
+    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
+        store(d: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)), codes: codes, into: block)
     }
 }

@@ -31,7 +31,7 @@ public enum GGMLQ5_1: GGMLBlockCodec, GGMLLegacyReference {
     }
 
     /// Writes scale and offset bits and 32 codes in 0...31 in the block layout.
-    private static func store(d: UInt16, m: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
+    static func store(d: UInt16, m: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
         GGMLF16.store(d, block)
         GGMLF16.store(m, block, at: 2)
         var qh: UInt32 = 0
@@ -71,5 +71,17 @@ public enum GGMLQ5_1: GGMLBlockCodec, GGMLLegacyReference {
                                                       rmin: -0.9, rdelta: 0.05, nstep: 36)
             store(d: GGMLF16.encode(fit.scale), m: GGMLF16.encode(fit.min), codes: L, into: block)
         }
+    }
+}
+
+extension GGMLQ5_1: GGMLFixedGridCodec {
+    public static let gridSubBlockSize = 32
+    public static let gridLevels: [Float] = (0...31).map(Float.init)
+    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
+        a[0] = GGMLF16.load(block); b[0] = -GGMLF16.load(block, at: 2)
+    }
+    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
+        store(d: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)), m: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),
+              codes: codes, into: block)
     }
 }
