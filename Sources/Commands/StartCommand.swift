@@ -20,7 +20,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "Output package folder (default out/package).") var out: String?
     @Option(help: "Profile name (cluster-config/profiles/NAME.yaml) or a YAML path (default uqcit).") var profile: String?
     @Option(help: "Bits per weight for the auto profile (all parameters, counted from the layers/ folder).") var targetBpw: Double?
-    @Option(help: "Calibration text for a calibrated profile (gptq-*), read by the model's tokenizer; keep it disjoint from eval text.") var calibration: String?
+    @Option(help: "Calibration text, read by the model's tokenizer, for a calibrated profile (gptq-*, importance-*) or a GGUF profile (gguf-*: GPTQ inside the ggml grids); keep it disjoint from eval text.") var calibration: String?
     @Option(help: "Use at most this many tokens of the calibration text (default: the profile's sequences x sequence_length).") var calibrationTokens: Int?
     @Option(help: "Embedded workers, 0 for none (default: the core count).") var workers: Int?
     @Option(help: "Only these transformer layers, A..B.") var layers: String?
