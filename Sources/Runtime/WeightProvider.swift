@@ -2,8 +2,8 @@ import Foundation
 import Engine
 
 /// Where a forward pass gets its weights: float rows of any tensor by name, in the original basis.
-/// Two sources exist: an original checkpoint folder (`CheckpointWeights`) and a UQCIT package
-/// (`PackageWeights`, dequantized on the fly). Models ask per layer, so only one layer's floats need to be
+/// Three sources exist: an original checkpoint folder (`CheckpointWeights`), a `.gguf` file (`GGUFWeights`) and a
+/// UQCIT package (`PackageWeights`, dequantized on the fly). Models ask per layer, so only one layer's floats need to be
 /// resident at a time when a model is too large to keep.
 public protocol WeightProvider: AnyObject, Sendable {
     /// config.json of the model.
@@ -65,25 +65,45 @@ extension WeightProvider {
     }
 }
 
-/// Weights of an original Hugging Face checkpoint folder, decoded from the mapped shards (BF16/F16/F32).
-public final class CheckpointWeights: WeightProvider, @unchecked Sendable {
-    public let checkpoint: Checkpoint
+/// Weights of a model source read as stored: every tensor decoded to f32 per row range, under its Hugging Face
+/// name and row order. A checkpoint folder (BF16/F16/F32 shards, mapped) or a `.gguf` file (dequantized).
+public final class SourceWeights<Source: TensorRowSource>: WeightProvider, @unchecked Sendable {
+    public let source: Source
+    public let config: JSONValue
+    public let label: String
     private let byName: [String: CheckpointTensor]
 
-    public init(folder: String) throws {
-        checkpoint = try Checkpoint(folder: folder)
+    init(source: Source, tensors: [CheckpointTensor], config: JSONValue, label: String) {
+        self.source = source; self.config = config; self.label = label
         var m: [String: CheckpointTensor] = [:]
-        for t in checkpoint.tensors { m[t.name] = t }
+        for t in tensors { m[t.name] = t }
         byName = m
     }
 
-    public var config: JSONValue { checkpoint.config }
-    public var label: String { "checkpoint \(checkpoint.folder)" }
     public func shape(of name: String) -> [Int]? { byName[name]?.entry.shape }
 
     public func rows(_ name: String, start: Int, count: Int) throws -> [Float] {
         guard let t = byName[name] else { throw RuntimeError.missingTensor(name, in: label) }
-        return try checkpoint.file(for: t).readRows(t.entry, start: start, count: count)
+        return try source.readRows(t, start: start, count: count)
+    }
+}
+
+public typealias CheckpointWeights = SourceWeights<Checkpoint>
+public typealias GGUFWeights = SourceWeights<GGUFSource>
+
+extension SourceWeights where Source == Checkpoint {
+    public convenience init(folder: String) throws {
+        let c = try Checkpoint(folder: folder)
+        self.init(source: c, tensors: c.tensors, config: c.config, label: "checkpoint \(c.folder)")
+    }
+
+    public var checkpoint: Checkpoint { source }
+}
+
+extension SourceWeights where Source == GGUFSource {
+    public convenience init(path: String) throws {
+        let g = try GGUFSource(path: path)
+        self.init(source: g, tensors: g.tensors, config: g.config, label: "gguf \(g.location)")
     }
 }
 
