@@ -171,7 +171,7 @@ public enum Validator {
                 throw RuntimeError.badInput("no eval file: pass --eval FILE (\(evalFile) does not exist)")
             }
             let window = min(o.window, model.config.maxPositions)
-            let tokens = try EvalTokens.load(file: evalFile, vocabSize: model.config.vocabSize, tokenizer: reference.tokenizer)
+            let tokens = try EvalTokens.load(file: evalFile, vocabSize: model.config.vocabSize, tokenizer: reference.tokenizer())
             let windows = EvalTokens.windows(tokens, window: window, maxWindows: o.maxWindows)
             guard !windows.isEmpty else { throw RuntimeError.badInput("\(evalFile): \(tokens.count) tokens, fewer than one window of \(window)") }
             let t0 = Date()

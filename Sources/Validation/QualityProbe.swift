@@ -54,7 +54,7 @@ public final class QualityProbe: @unchecked Sendable {
             pooling = SentencePooling()
             let model = try LlamaModel(weights: ref)
             let file = eval ?? referenceModel.defaultEval
-            let tokens = try EvalTokens.load(file: file, vocabSize: model.config.vocabSize, tokenizer: referenceModel.tokenizer)
+            let tokens = try EvalTokens.load(file: file, vocabSize: model.config.vocabSize, tokenizer: referenceModel.tokenizer())
             let all = EvalTokens.windows(tokens, window: min(512, model.config.maxPositions), maxWindows: nil)
             windows = calibration ? Array(all.suffix(maxWindows)) : Array(all.prefix(maxWindows))
             guard !windows.isEmpty else { throw RuntimeError.badInput("\(file): fewer tokens than one window") }

@@ -86,7 +86,7 @@ final class BPETokenizerTests: XCTestCase {
         let head = try XCTUnwrap(cases.last)
         let expected = try XCTUnwrap(head["ids"] as? [Int])
         XCTAssertTrue(try String(contentsOfFile: Self.evalPath, encoding: .utf8).hasPrefix(XCTUnwrap(head["text"] as? String)))
-        let tokens = try EvalTokens.load(file: reference.defaultEval, vocabSize: 49152, tokenizer: reference.tokenizer)
+        let tokens = try EvalTokens.load(file: reference.defaultEval, vocabSize: 49152, tokenizer: reference.tokenizer())
         // The cut at byte 20,000 may split the last word, so all but the fixture's last id must agree.
         XCTAssertEqual(Array(tokens.prefix(expected.count - 1)), Array(expected.dropLast()))
         XCTAssertGreaterThan(tokens.count, 30000)
