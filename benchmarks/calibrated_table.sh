@@ -33,14 +33,14 @@ cell() {
   rm -rf "$out"
   local t0=$(date +%s.%N)
   "$bin/coordinator" start --model "$model" --profile "$yaml" --out "$out" --quiet "$@" > "$out.job.log" 2>&1
-  local seconds=$(echo "$(date +%s.%N) - $t0" | bc)
+  local seconds=$(python3 -c "print($(date +%s.%N) - $t0)")
   "$bin/uqcit" validate "$out" --reference "$model" "${windows[@]}" --json > "$out.validate.json" 2> "$out.validate.log"
   python3 - "$out.validate.json" "$column" "$row" "$seconds" >> "$table" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 r, b = d["perplexity"]["causal"]["result"], d["benchmarks"]
 print("\t".join([sys.argv[2], sys.argv[3], "%.3f" % b["bitsPerWeightQuantizedTensors"], "%.3f" % b["bitsPerWeightLayersFolder"],
-                 "%.4f" % r["perplexity"], "%.4f" % r["reference"]["perplexity"], "%.0f" % float(sys.argv[4])]))
+                 "%.4f" % r["perplexity"], "%.4f" % r["reference"]["perplexity"], "%.1f" % float(sys.argv[4])]))
 PY
   tail -n 1 "$table"
 }
