@@ -4,7 +4,7 @@
 What it does
 ------------
 1. Loads SmolLM2-135M-Instruct from the project's test GGUF
-   (/work/shared/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf) with transformers
+   (../shared/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf) with transformers
    (`from_pretrained(dir, gguf_file=..., dtype=float32)`; transformers dequantizes the
    Q4_1/Q8_0 tensors to float32). The tokenizer is built from the same GGUF.
 2. Runs llm-compressor GPTQ (`oneshot` + `GPTQModifier`) on CPU, int symmetric, group
@@ -98,10 +98,10 @@ from pathlib import Path
 
 import torch
 
-MODEL_DIR = "/work/shared/models/smollm2-135m"
+REPO = Path(__file__).resolve().parent.parent
+MODEL_DIR = str(REPO.parent / "shared" / "models" / "smollm2-135m")
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EVAL_TEXT = f"{MODEL_DIR}/eval.txt"
-REPO = Path(__file__).resolve().parent.parent
 WINDOW = 512
 EVAL_WINDOWS = 24
 CALIB_SEQS = 32
