@@ -20,7 +20,7 @@ final class HessianCacheTests: XCTestCase {
         let a: [Double] = [4, 1, 0, 0, 1, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1]
         let input = HessianInput(space: .attentionInput, shards: [try shard(folder, "h0", a, n: n), try shard(folder, "h1", a, n: n)],
                                  damping: 0.01, blockSize: 128, actOrder: false)
-        let cache = HessianCache(budgetBytes: 3 * n * n * 8)   // one H and two factors
+        let cache = HessianCache(budgetBytes: 3 * n * n * 8, maxEntries: 4)   // one H and two factors
         XCTAssertEqual(try cache.hessian(input, columns: n, stagingFolder: folder), a.map { 2 * $0 })
         let f = try cache.factor(input, columns: n, stagingFolder: folder, actOrder: false)
         try FileManager.default.removeItem(atPath: folder + "/h0")
@@ -33,5 +33,15 @@ final class HessianCacheTests: XCTestCase {
         XCTAssertThrowsError(try cache.hessian(input, columns: n, stagingFolder: folder), "evicted, and its shard is gone") {
             XCTAssertTrue("\($0)".contains("h0"), "\($0)")
         }
+
+        // By count: a second space pushes out the first, whatever their size.
+        let byCount = HessianCache(budgetBytes: 1 << 30, maxEntries: 1)
+        _ = try byCount.hessian(other, columns: n, stagingFolder: folder)
+        let third = HessianInput(space: .mlpOutput, shards: [try shard(folder, "h3", a, n: n)], damping: 0.01, blockSize: 128, actOrder: false)
+        _ = try byCount.hessian(third, columns: n, stagingFolder: folder)
+        try FileManager.default.removeItem(atPath: folder + "/h3")
+        XCTAssertNoThrow(try byCount.hessian(third, columns: n, stagingFolder: folder), "the newest stays")
+        try FileManager.default.removeItem(atPath: folder + "/h2")
+        XCTAssertThrowsError(try byCount.hessian(other, columns: n, stagingFolder: folder), "the older one went")
     }
 }

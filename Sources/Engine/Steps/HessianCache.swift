@@ -3,10 +3,11 @@ import Foundation
 /// A block space's summed H and its factorizations, kept for the next tiles of the same linear: a worker gets a
 /// tensor's tiles in a row, and each would otherwise re-read every CAPTURE shard and redo the O(cols³) Cholesky.
 /// Keyed by the shards (name and digest, in order), so a resumed or other job never sees another's H. Entries
-/// are dropped oldest first beyond `budgetBytes` (one always stays). Two threads asking at once may both compute;
-/// the results are the same bytes.
+/// are dropped oldest first beyond `maxEntries` (a block's four spaces) or `budgetBytes` (one always stays), so a
+/// worker holds about one block's H, never the model's. Two threads asking at once may both compute; the
+/// results are the same bytes.
 final class HessianCache: @unchecked Sendable {
-    static let shared = HessianCache(budgetBytes: 1 << 30)
+    static let shared = HessianCache(budgetBytes: 256 << 20, maxEntries: 4)
 
     private struct FactorKey: Hashable { let damping: Double; let actOrder: Bool }
     private final class Entry {
@@ -17,11 +18,15 @@ final class HessianCache: @unchecked Sendable {
     }
 
     private let budgetBytes: Int
+    private let maxEntries: Int
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
 
-    init(budgetBytes: Int) { self.budgetBytes = budgetBytes }
+    init(budgetBytes: Int, maxEntries: Int) {
+        self.budgetBytes = budgetBytes
+        self.maxEntries = maxEntries
+    }
 
     func hessian(_ input: HessianInput, columns: Int, stagingFolder: String) throws -> [Double] {
         try entry(input, columns: columns, stagingFolder: stagingFolder).hessian
@@ -52,7 +57,7 @@ final class HessianCache: @unchecked Sendable {
 
     /// Called with the lock held.
     private func evict() {
-        while order.count > 1, order.reduce(0, { $0 + (entries[$1]?.bytes ?? 0) }) > budgetBytes {
+        while order.count > 1, order.count > maxEntries || order.reduce(0, { $0 + (entries[$1]?.bytes ?? 0) }) > budgetBytes {
             entries[order.removeFirst()] = nil
         }
     }
