@@ -53,7 +53,9 @@ final class BadFramesTests: XCTestCase {
         XCTAssertNotNil(log.range(of: peer + #": malformed uqcit\.v2 envelope"#, options: .regularExpression), log)
         XCTAssertNotNil(log.range(of: peer + ": protocol version mismatch: peer sent version 1, this build speaks version 2", options: .regularExpression), log)
         XCTAssertNotNil(log.range(of: peer + " sent Ready without Hello; rejected", options: .regularExpression), log)
-        XCTAssertNotNil(log.range(of: #"connection from tcp://127\.0\.0\.1:[0-9]+ closed before it delivered a message"#, options: .regularExpression), log)
+        // As for the handshake above: libzmq may close the connection before the monitor event names its address.
+        XCTAssertNotNil(log.range(of: #"connection from (tcp://127\.0\.0\.1:[0-9]+|a peer that already hung up) closed before it delivered a message"#,
+                                  options: .regularExpression), log)
         XCTAssertEqual(try JobStatus.read(outputFolder: out).workers.map(\.name), ["honest"])
     }
 
