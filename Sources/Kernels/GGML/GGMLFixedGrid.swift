@@ -27,7 +27,10 @@ enum GGMLNibblePairs {
 }
 
 extension KQuantGrid {
-    static func kQuantGridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
+    public static var gridSubBlockSize: Int { subBlockSize }
+    public static var gridLevels: [Float] { codeRange.map(Float.init) }
+
+    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
         withValues { v in
             unpack(block, into: &v)
             for j in 0..<(256 / subBlockSize) {
@@ -37,7 +40,7 @@ extension KQuantGrid {
         }
     }
 
-    static func kQuantSetGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
+    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
         withValues { v in
             unpack(block, into: &v)
             let lo = Float(codeRange.lowerBound)
@@ -52,39 +55,4 @@ extension KQuantGrid {
             body(&v)
         }
     }
-}
-
-extension GGMLQ2_K: GGMLFixedGridCodec {
-    public static var gridSubBlockSize: Int { subBlockSize }
-    public static var gridLevels: [Float] { codeRange.map(Float.init) }
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) { kQuantGridMaps(block, a: a, b: b) }
-    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { kQuantSetGridCodes(block, codes: codes) }
-}
-
-extension GGMLQ3_K: GGMLFixedGridCodec {
-    public static var gridSubBlockSize: Int { subBlockSize }
-    public static var gridLevels: [Float] { codeRange.map(Float.init) }
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) { kQuantGridMaps(block, a: a, b: b) }
-    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { kQuantSetGridCodes(block, codes: codes) }
-}
-
-extension GGMLQ4_K: GGMLFixedGridCodec {
-    public static var gridSubBlockSize: Int { subBlockSize }
-    public static var gridLevels: [Float] { codeRange.map(Float.init) }
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) { kQuantGridMaps(block, a: a, b: b) }
-    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { kQuantSetGridCodes(block, codes: codes) }
-}
-
-extension GGMLQ5_K: GGMLFixedGridCodec {
-    public static var gridSubBlockSize: Int { subBlockSize }
-    public static var gridLevels: [Float] { codeRange.map(Float.init) }
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) { kQuantGridMaps(block, a: a, b: b) }
-    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { kQuantSetGridCodes(block, codes: codes) }
-}
-
-extension GGMLQ6_K: GGMLFixedGridCodec {
-    public static var gridSubBlockSize: Int { subBlockSize }
-    public static var gridLevels: [Float] { codeRange.map(Float.init) }
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) { kQuantGridMaps(block, a: a, b: b) }
-    public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { kQuantSetGridCodes(block, codes: codes) }
 }

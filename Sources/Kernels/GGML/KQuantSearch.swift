@@ -9,8 +9,9 @@
 /// Each step keeps its old values unless the error drops, and the block written is llama.cpp's where ours is not
 /// strictly better, so our error is never above the reference's.
 
-/// A k-quant type as the search sees it: its grid and the unpacked form of its block.
-protocol KQuantGrid: GGMLBlockCodec {
+/// A k-quant type as the search sees it: its grid and the unpacked form of its block (and so, with its scales
+/// fixed, GPTQ's view of it: GGMLFixedGrid.swift).
+protocol KQuantGrid: GGMLFixedGridCodec {
     /// Weights per sub-block (16 or 32).
     static var subBlockSize: Int { get }
     /// Codes q, sub-block scales s and mins m (mins: 0...0 where the type has none).
