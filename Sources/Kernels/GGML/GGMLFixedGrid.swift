@@ -17,15 +17,6 @@ public extension GGMLType {
     var fixedGrid: (any GGMLFixedGridCodec.Type)? { codec as? any GGMLFixedGridCodec.Type }
 }
 
-enum GGMLNibblePairs {
-    /// The 32-weight layout of the legacy formats and IQ4: byte j holds code j in its low nibble, code j + 16 in
-    /// its high one (only the low 4 bits of each code).
-    @inline(__always)
-    static func store(_ codes: UnsafePointer<UInt8>, _ qs: UnsafeMutableRawPointer) {
-        for j in 0..<16 { qs.storeBytes(of: codes[j] & 0x0F | (codes[j + 16] & 0x0F) << 4, toByteOffset: j, as: UInt8.self) }
-    }
-}
-
 extension KQuantGrid {
     public static var gridSubBlockSize: Int { subBlockSize }
     public static var gridLevels: [Float] { codeRange.map(Float.init) }

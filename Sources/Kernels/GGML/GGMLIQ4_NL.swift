@@ -29,7 +29,7 @@ public enum GGMLIQ4_NL: GGMLBlockCodec {
             let L = codes.baseAddress!
             let d = referenceCodes(x, superBlock: 32, importance: importance, codes: L, subBlockScales: nil)
             GGMLF16.store(d, block)
-            for j in 0..<16 { block.storeBytes(of: L[j] | L[j + 16] << 4, toByteOffset: 2 + j, as: UInt8.self) }
+            GGMLNibblePairs.store(L, block + 2)
         }
     }
 

@@ -130,9 +130,7 @@ public enum GGMLIQ4_XS: GGMLBlockCodec {
         for ib in 0..<8 {
             scalesHigh |= UInt16(ls[ib] >> 4) << UInt16(2 * ib)
             if ib % 2 == 0 { block.storeBytes(of: ls[ib] & 0x0F | (ls[ib + 1] & 0x0F) << 4, toByteOffset: 4 + ib / 2, as: UInt8.self) }
-            for j in 0..<16 {
-                block.storeBytes(of: q[32 * ib + j] | q[32 * ib + j + 16] << 4, toByteOffset: 8 + 16 * ib + j, as: UInt8.self)
-            }
+            GGMLNibblePairs.store(q + 32 * ib, block + 8 + 16 * ib)
         }
         block.storeBytes(of: scalesHigh.littleEndian, toByteOffset: 2, as: UInt16.self)
     }

@@ -13,7 +13,7 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -8, hi: 7, into: block) { d, q in
             GGMLF16.store(d, block)
-            for j in 0..<16 { block.storeBytes(of: q[j] | q[j + 16] << 4, toByteOffset: 2 + j, as: UInt8.self) }
+            GGMLNibblePairs.store(q, block + 2)
         }
     }
 
@@ -53,7 +53,7 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
             GGMLReferenceSearch.importanceWeights(x, importance: importance, sigma2: sigma2, count: 32, into: weight)
             let d = GGMLReferenceSearch.symmetricScale(x, count: 32, nmax: 8, weights: weight, codes: L)
             GGMLF16.store(GGMLF16.encode(d), block)
-            for j in 0..<16 { block.storeBytes(of: L[j] | L[j + 16] << 4, toByteOffset: 2 + j, as: UInt8.self) }
+            GGMLNibblePairs.store(L, block + 2)
         }
     }
 }

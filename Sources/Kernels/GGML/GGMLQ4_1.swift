@@ -30,7 +30,7 @@ public enum GGMLQ4_1: GGMLBlockCodec, GGMLLegacyReference {
     private static func store(d: UInt16, m: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
         GGMLF16.store(d, block)
         GGMLF16.store(m, block, at: 2)
-        for j in 0..<16 { block.storeBytes(of: q[j] | q[j + 16] << 4, toByteOffset: 4 + j, as: UInt8.self) }
+        GGMLNibblePairs.store(q, block + 4)
     }
 
     /// llama.cpp's reference, from which GGMLLegacyReference builds quantizeReference and quantizeReferenceRow.

@@ -33,10 +33,8 @@ public enum GGMLQ5_0: GGMLBlockCodec, GGMLLegacyReference {
     static func store(d: UInt16, codes q: UnsafePointer<UInt8>, into block: UnsafeMutableRawPointer) {
         GGMLF16.store(d, block)
         var qh: UInt32 = 0
-        for j in 0..<16 {
-            block.storeBytes(of: q[j] & 0x0F | (q[j + 16] & 0x0F) << 4, toByteOffset: 6 + j, as: UInt8.self)
-            qh |= UInt32(q[j] >> 4) << UInt32(j) | UInt32(q[j + 16] >> 4) << UInt32(j + 16)
-        }
+        GGMLNibblePairs.store(q, block + 6)
+        for j in 0..<16 { qh |= UInt32(q[j] >> 4) << UInt32(j) | UInt32(q[j + 16] >> 4) << UInt32(j + 16) }
         block.storeBytes(of: qh.littleEndian, toByteOffset: 2, as: UInt32.self)
     }
 

@@ -35,10 +35,8 @@ public enum GGMLQ5_1: GGMLBlockCodec, GGMLLegacyReference {
         GGMLF16.store(d, block)
         GGMLF16.store(m, block, at: 2)
         var qh: UInt32 = 0
-        for j in 0..<16 {
-            block.storeBytes(of: q[j] & 0x0F | (q[j + 16] & 0x0F) << 4, toByteOffset: 8 + j, as: UInt8.self)
-            qh |= UInt32(q[j] >> 4) << UInt32(j) | UInt32(q[j + 16] >> 4) << UInt32(j + 16)
-        }
+        GGMLNibblePairs.store(q, block + 8)
+        for j in 0..<16 { qh |= UInt32(q[j] >> 4) << UInt32(j) | UInt32(q[j + 16] >> 4) << UInt32(j + 16) }
         block.storeBytes(of: qh.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
