@@ -4,7 +4,29 @@ import Foundation
 /// never copied into the repo), profiles, fresh temporary folders, and a package's files for byte comparisons.
 public enum TestPaths {
     public static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    public static let sharedModels = URL(fileURLWithPath: repoRoot + "/../shared/models").standardized.path
+    /// ../shared/models beside this checkout; in a clone made elsewhere (a temporary folder), beside the local
+    /// repository it was cloned from.
+    public static let sharedModels: String = {
+        let here = URL(fileURLWithPath: repoRoot + "/../shared/models").standardized.path
+        if FileManager.default.fileExists(atPath: here) { return here }
+        guard let origin = cloneOrigin() else { return here }
+        let there = URL(fileURLWithPath: origin + "/../shared/models").standardized.path
+        return FileManager.default.fileExists(atPath: there) ? there : here
+    }()
+
+    /// The local path of remote "origin" in .git/config, when it is one.
+    static func cloneOrigin() -> String? {
+        guard let config = try? String(contentsOfFile: repoRoot + "/.git/config", encoding: .utf8) else { return nil }
+        var inOrigin = false
+        for line in config.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("[") { inOrigin = line == "[remote \"origin\"]"; continue }
+            guard inOrigin, line.hasPrefix("url"), let eq = line.firstIndex(of: "=") else { continue }
+            let url = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let path = url.hasPrefix("file://") ? String(url.dropFirst(7)) : url
+            return path.hasPrefix("/") ? path : nil
+        }
+        return nil
+    }
     public static var tinyLlama: String { sharedModels + "/tiny-llama-bytes" }
     public static var miniLM: String { sharedModels + "/all-MiniLM-L6-v2" }
 
