@@ -9,7 +9,7 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
     public static let blockElements = 32
     public static let blockBytes = 18
 
-    /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
+    /// llama.cpp's block with its scale refitted under an importance (GGMLScaleRefit), kept only where that lowers the weighted error; without one, llama.cpp's block.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -8, hi: 7, into: block) { d, q in
             GGMLF16.store(d, block)

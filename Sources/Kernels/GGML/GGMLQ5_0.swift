@@ -10,7 +10,7 @@ public enum GGMLQ5_0: GGMLBlockCodec, GGMLLegacyReference {
     public static let blockElements = 32
     public static let blockBytes = 22
 
-    /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
+    /// llama.cpp's block with its scale refitted under an importance (GGMLScaleRefit), kept only where that lowers the weighted error; without one, llama.cpp's block.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -16, hi: 15, into: block) { d, q in
             store(d: d, codes: q, into: block)

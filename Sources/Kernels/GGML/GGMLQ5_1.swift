@@ -11,7 +11,7 @@ public enum GGMLQ5_1: GGMLBlockCodec, GGMLLegacyReference {
     public static let blockElements = 32
     public static let blockBytes = 24
 
-    /// llama.cpp's block with its scale and offset refitted (GGMLScaleRefit), kept only where that lowers the error.
+    /// llama.cpp's block with its scale and offset refitted under an importance (GGMLScaleRefit), kept only where that lowers the weighted error; without one, llama.cpp's block.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleRefit.quantizeAffine(Self.self, x, importance: importance, hi: 31, into: block) { d, m, q in
             store(d: d, m: m, codes: q, into: block)

@@ -20,7 +20,7 @@ public enum GGMLQ8_0: GGMLBlockCodec {
         for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: roundHalfAway(x[j] * id)) }
     }
 
-    /// llama.cpp's block with its scale refitted (GGMLScaleRefit), kept only where that lowers the error.
+    /// llama.cpp's block with its scale refitted under an importance (GGMLScaleRefit), kept only where that lowers the weighted error; without one, llama.cpp's block.
     public static func quantize(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         GGMLScaleRefit.quantizeSymmetric(Self.self, x, importance: importance, lo: -128, hi: 127, into: block) { d, q in
             GGMLF16.store(d, block)
