@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Our GGUF files against llama-quantize's, from the same source at the same mix: tensor bytes and perplexity
-measured by llama.cpp's own llama-perplexity (512-token windows, 2 threads; the first 24 windows of SmolLM2's
-eval.txt (12,288 tokens, about half of it) and 128 of tiny-llama's (65,536 bytes), to fit a 2-core machine).
+measured by llama.cpp's own llama-perplexity (512-token windows, 2 threads) over the whole eval text: 62 windows of
+SmolLM2's eval.txt, 512 of tiny-llama's (`--windows N` takes the first N instead, as earlier runs did: 24 and 128).
 
 Sources: SmolLM2-135M-Instruct (its Q4_1 GGUF; llama-quantize needs --allow-requantize) on its eval.txt, and
 tiny-llama-bytes (ours from the HF folder; the peer's from the same bf16 weights as F32 GGUF, made by
@@ -38,10 +38,10 @@ OUT = os.path.join(ROOT, "out", "bench")
 MODELS = {
     "smollm2": {"ours_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
                 "peer_source": os.path.join(SHARED, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True, "chunks": 24, "imatrix_chunks": 32},
+                "eval": os.path.join(SHARED, "smollm2-135m", "eval.txt"), "requantize": True, "imatrix_chunks": 32},
     "tiny-llama": {"ours_source": os.path.join(SHARED, "tiny-llama-bytes"),
                    "peer_source": os.path.join(ROOT, "out", "peers", "tiny-llama", "F32.gguf"),
-                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False, "chunks": 128, "imatrix_chunks": 128},
+                   "eval": os.path.join(SHARED, "tiny-llama-bytes", "eval.txt"), "requantize": False, "imatrix_chunks": 128},
 }
 
 
@@ -58,17 +58,19 @@ def parameters(path):
 
 
 def perplexity(model, text, chunks, work):
+    """`chunks`: the first that many windows of 512, or None for the whole text."""
     # Into a file, not a pipe: llama.cpp's logger thread can lose its last lines (the estimate) on a pipe at exit.
     # A log newer than its model is that model's measurement: reused. Logs stay in `work`, never beside a source.
-    log = os.path.join(work, os.path.basename(model) + ".perplexity.log")
+    log = os.path.join(work, os.path.basename(model) + f".{chunks or 'all'}.perplexity.log")
     if not (os.path.exists(log) and os.path.getmtime(log) > os.path.getmtime(model) and "Final estimate" in open(log).read()):
         with open(log, "w") as f:
-            subprocess.run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512",
-                            "--chunks", str(chunks)], stdout=f, stderr=subprocess.STDOUT, check=True)
-    m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", open(log).read())
+            subprocess.run([os.path.join(BIN, "llama-perplexity"), "-m", model, "-f", text, "-c", "512", "-t", "2", "-b", "512"]
+                           + (["--chunks", str(chunks)] if chunks else []), stdout=f, stderr=subprocess.STDOUT, check=True)
+    printed = open(log).read()
+    m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", printed)
     if not m:
         raise RuntimeError(f"llama-perplexity printed no estimate for {model}: see {log}")
-    return float(m.group(1)), float(m.group(2))
+    return float(m.group(1)), float(m.group(2)), int(re.search(r"over ([0-9]+) chunks", printed).group(1))
 
 
 def importance_matrix(model, spec, work):
@@ -82,17 +84,17 @@ def importance_matrix(model, spec, work):
 
 
 def ours(model, mix, spec, work, imatrix, calibrated=False):
+    """Made afresh every run: unlike the peer's, our files change with the code."""
     tag = f"{mix}-calibrated" if calibrated else f"{mix}-imatrix" if imatrix else mix
     pkg, out = os.path.join(work, f"ours-{tag}"), os.path.join(work, f"ours-{tag}.gguf")
-    if not os.path.exists(out):
-        subprocess.run(["rm", "-rf", pkg], check=True)
-        if calibrated:
-            weighting = ["--calibration", os.path.join(work, "calibration.txt"), "--calibration-tokens", str(512 * spec["imatrix_chunks"])]
-        else:
-            weighting = ["--imatrix", imatrix] if imatrix else []
-        run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", "gguf-" + mix.lower(),
-             "--out", pkg, "--workers", "2"] + weighting)
-        run([os.path.join(SWIFT_BIN, "uqcit"), "export", pkg, "--format", "gguf", "--out", out])
+    subprocess.run(["rm", "-rf", pkg, out], check=True)
+    if calibrated:
+        weighting = ["--calibration", os.path.join(work, "calibration.txt"), "--calibration-tokens", str(512 * spec["imatrix_chunks"])]
+    else:
+        weighting = ["--imatrix", imatrix] if imatrix else []
+    run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", "gguf-" + mix.lower(),
+         "--out", pkg, "--workers", "2"] + weighting)
+    run([os.path.join(SWIFT_BIN, "uqcit"), "export", pkg, "--format", "gguf", "--out", out])
     return out
 
 
@@ -109,6 +111,7 @@ def main():
     ap.add_argument("--mixes", default="Q4_K_M,IQ4_XS,Q3_K_M,Q2_K")
     ap.add_argument("--models", default="smollm2,tiny-llama")
     ap.add_argument("--imatrix", action="store_true", help="both sides weighted by the same llama-imatrix matrix")
+    ap.add_argument("--windows", type=int, help="the first N windows of 512 of each eval text (default: all of it)")
     ap.add_argument("--calibrated", action="store_true",
                     help="llama-quantize with llama-imatrix's matrix, ours with --calibration on the same text and tokens")
     args = ap.parse_args()
@@ -120,7 +123,7 @@ def main():
         spec = MODELS[model]
         work = os.path.join(OUT, model)
         os.makedirs(work, exist_ok=True)
-        base, base_se = perplexity(spec["peer_source"], spec["eval"], spec["chunks"], work)
+        base, base_se, windows = perplexity(spec["peer_source"], spec["eval"], args.windows, work)
         print(f"{model}: source ppl {base:.4f} +/- {base_se:.4f}", file=sys.stderr)
         imatrix = importance_matrix(model, spec, work) if args.imatrix else None
         for mix in args.mixes.split(","):
@@ -128,11 +131,11 @@ def main():
             a, b = ours(model, mix, spec, work, imatrix, args.calibrated), peer(model, mix, spec, work, imatrix)
             row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
                    "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
-            row["ours_ppl"], row["ours_se"] = perplexity(a, spec["eval"], spec["chunks"], work)
-            row["peer_ppl"], row["peer_se"] = perplexity(b, spec["eval"], spec["chunks"], work)
+            row["ours_ppl"], row["ours_se"], _ = perplexity(a, spec["eval"], args.windows, work)
+            row["peer_ppl"], row["peer_se"], _ = perplexity(b, spec["eval"], args.windows, work)
             if imatrix:
-                row["peer_plain_ppl"], row["peer_plain_se"] = perplexity(peer(model, mix, spec, work, None), spec["eval"], spec["chunks"], work)
-            row["windows"] = spec["chunks"]
+                row["peer_plain_ppl"], row["peer_plain_se"], _ = perplexity(peer(model, mix, spec, work, None), spec["eval"], args.windows, work)
+            row["windows"] = windows
             row["bytes_ratio"] = row["ours_bytes"] / row["peer_bytes"]
             row["ours_bpw"] = 8 * row["ours_bytes"] / row["parameters"]
             row["peer_bpw"] = 8 * row["peer_bytes"] / row["parameters"]
@@ -147,7 +150,7 @@ def main():
              "change vs source ours / llama-quantize |" + (" ppl llama-quantize without imatrix |" if args.imatrix else ""),
              "|---|---|---|---|---|---|---|---|" + ("---|" if args.imatrix else "")]
     for r in results:
-        lines.append(f"| {r['model']} | {r['mix']} | {r['ours_bpw']:.3f} / {r['peer_bpw']:.3f} | {r['bytes_ratio']:.4f} | "
+        lines.append(f"| {r['model']} ({r['windows']} windows) | {r['mix']} | {r['ours_bpw']:.3f} / {r['peer_bpw']:.3f} | {r['bytes_ratio']:.4f} | "
                      f"{r['ours_ppl']:.4f} ± {r['ours_se']:.4f} | {r['peer_ppl']:.4f} ± {r['peer_se']:.4f} | {r['source_ppl']:.4f} | "
                      f"{100 * (r['ours_ppl'] / r['source_ppl'] - 1):+.2f}% / {100 * (r['peer_ppl'] / r['source_ppl'] - 1):+.2f}% |"
                      + (f" {r['peer_plain_ppl']:.4f} ± {r['peer_plain_se']:.4f} |" if args.imatrix else ""))
