@@ -19,6 +19,8 @@ struct JoinCommand: ParsableCommand {
     @Option(help: "The coordinator's CURVE public key file (NAME.key).") var serverKey: String?
     @Option(help: "Heartbeat interval in milliseconds until the coordinator's Welcome says otherwise.") var heartbeatMs: Int = 1000
     @Option(help: "Longest wait between reconnection attempts, in seconds.") var maxReconnectDelay: Double = 16
+    @Flag(help: "Log each finished task: its kind, seconds and the worker's peak resident memory while it ran (one task at a time with --threads 1).")
+    var logTasks = false
 
     func run() throws {
         try withCleanExit {
@@ -31,10 +33,11 @@ struct JoinCommand: ParsableCommand {
             case (nil, nil): curve = nil
             default: throw ValidationError("--key and --server-key go together")
             }
-            let settings = WorkerSettings(
+            var settings = WorkerSettings(
                 endpoint: endpoint, name: name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", threads: n, curve: curve,
                 heartbeat: try HeartbeatSettings(intervalMs: heartbeatMs).validated(), maxReconnectDelay: maxReconnectDelay,
                 taskDelayMs: Int(ProcessInfo.processInfo.environment["UQCIT_TEST_TASK_DELAY_MS"] ?? "") ?? 0)
+            settings.logsTasks = logTasks
             let agent = WorkerAgent(context: try ZMQContext(), settings: settings, openSource: { try ModelSources.open($0) }, log: .standardError)
             let signals = SignalTrap([SIGTERM, SIGINT]) { agent.stop() }
             defer { signals.cancel() }

@@ -18,6 +18,8 @@ public struct WorkerSettings: Sendable {
     public var taskDelayMs: Int
     /// Log joining and shutting down; embedded workers leave that to the coordinator.
     public var logsSessions = true
+    /// Log every finished task with its seconds and the process's peak resident memory while it ran.
+    public var logsTasks = false
 
     public init(endpoint: String, name: String, threads: Int, curve: CurveClientSettings? = nil, heartbeat: HeartbeatSettings = .init(),
                 maxReconnectDelay: TimeInterval = 16, taskDelayMs: Int = 0) {
@@ -75,8 +77,16 @@ public final class WorkerAgent: @unchecked Sendable {
     public func run() throws {
         var threads: [TaskThread] = []
         var pairs: [ZMQSocket] = []
+        let taskLog: (@Sendable (String) -> Void)?
+        if settings.logsTasks {
+            let log = log, name = settings.name
+            taskLog = { line in log("worker \(name): \(line)") }
+        } else {
+            taskLog = nil
+        }
         for k in 0..<settings.threads {
-            let t = try TaskThread(context: context, index: k, executor: { [self] in lock.withLock { executor } }, delayMs: settings.taskDelayMs)
+            let t = try TaskThread(context: context, index: k, executor: { [self] in lock.withLock { executor } }, delayMs: settings.taskDelayMs,
+                                   taskLog: taskLog)
             let pair = try ZMQSocket(context: context, type: .pair)
             try pair.set(.linger(milliseconds: 0))
             try pair.bind(t.endpoint)

@@ -55,11 +55,19 @@ final class CalibratedFarmTests: XCTestCase {
         let coordinator = try Child("coordinator", ["start", "--model", Cluster.tinyLlama, "--out", out, "--workers", "0", "--profile", profile,
                                                     "--calibration", text, "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "200", "--quiet"])
         let endpoint = try coordinator.listeningEndpoint()
-        let workers = try (1...2).map { try Child("worker", ["join", endpoint, "--threads", "1", "--name", "w\($0)"],
+        let workers = try (1...2).map { try Child("worker", ["join", endpoint, "--threads", "1", "--name", "w\($0)", "--log-tasks"],
                                                   environment: ["UQCIT_TEST_TASK_DELAY_MS": "20"]) }
         XCTAssertEqual(coordinator.exitStatus(within: 120), 0, coordinator.stderr)
         for w in workers { XCTAssertEqual(w.exitStatus(within: 10), 0, w.stderr) }
         try assertSame(out, as: expected)
+        // --log-tasks: a line per task with its kind and the worker's peak resident memory while it ran.
+        var peaks: [String: [Double]] = [:]
+        let line = /task \S+ \((\w+)\) took [0-9.]+ s, peak resident memory ([0-9.]+) MB/
+        for w in workers { for m in w.stderr.matches(of: line) { peaks[String(m.1), default: []].append(Double(m.2)!) } }
+        for kind in ["capture", "propagate", "quantize"] {
+            let p = try XCTUnwrap(peaks[kind], "no \(kind) task logged")
+            XCTAssertTrue(p.allSatisfy { $0 > 1 && $0 < 4096 }, "\(kind): \(p)")
+        }
         let status = try JobStatus.read(outputFolder: out)
         XCTAssertEqual(status.done, status.tasks)
         XCTAssertTrue(status.workers.allSatisfy { $0.tasksDone > 0 }, "the work was shared")
