@@ -40,6 +40,8 @@ final class WireConversionTests: XCTestCase {
             .propagateTask(anchor: 7, layerPass(layer: 2, staged: StagedTensor(layout: layout, tileRows: 16, tiles: [file(3), file(4)]))),
             .quantizeTask(7, tile: 1, QuantizeSpec(tensor: tensor, policy: .ggml(.q4_0), granularity: .channel, analysis: analysis,
                                                    rowStart: 16, rowCount: 16, columnImportance: (0..<128).map { Float($0) / 8 })),
+            .measureTask(7, MeasureSpec(tensor: tensor, candidates: [policy], rotation: false, sampleRows: 64,
+                                        hessian: HessianInput(space: .attentionInput, shards: [file(5)], rounding: .gptq, damping: 0.01, blockSize: 128, actOrder: false))),
         ]
     }
 
@@ -119,6 +121,9 @@ final class WireConversionTests: XCTestCase {
         let measure = Uqcit_V2_TaskAssignment(tasks()[3], attempt: 1)
         assertRefused(measure, "TaskAssignment.measure.candidates") { $0.measure.candidates = [] }
         assertRefused(measure, "TaskAssignment.measure.candidates[1].pattern") { $0.measure.candidates[1].pattern = "" }
+        let measured = Uqcit_V2_TaskAssignment(tasks()[8], attempt: 1)
+        assertRefused(measured, "TaskAssignment.measure.rotation") { $0.measure.rotation = true }
+        assertRefused(measured, "TaskAssignment.measure.hessian.shards") { $0.measure.hessian.shards = [] }
         let calibrated = Uqcit_V2_TaskAssignment(tasks()[4], attempt: 1)
         assertRefused(calibrated, "TaskAssignment.quantize.hessian.space") { $0.quantize.hessian.space = .unspecified }
         assertRefused(calibrated, "TaskAssignment.quantize.hessian.shards") { $0.quantize.hessian.shards = [] }

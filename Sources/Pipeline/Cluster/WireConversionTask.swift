@@ -34,6 +34,7 @@ extension Uqcit_V2_TaskAssignment {
             task = .measure(.with {
                 $0.tensor = .init(s.tensor); $0.candidates = s.candidates.map(Uqcit_V2_LevelPolicy.init)
                 $0.rotation = s.rotation; $0.sampleRows = UInt64(s.sampleRows)
+                if let h = s.hessian { $0.hessian = .init(h) }
             })
         case .capture:
             task = .capture(.init(t.layerPass!))
@@ -81,8 +82,11 @@ extension TaskSpec {
             guard !w.candidates.isEmpty else { throw WireFormatError(f + ".candidates", "missing") }
             var candidates: [LevelPolicy] = []
             for (k, c) in w.candidates.enumerated() { candidates.append(try LevelPolicy(wire: c, field: "\(f).candidates[\(k)]")) }
+            let hessian = w.hasHessian ? try HessianInput(wire: w.hessian, field: f + ".hessian") : nil
+            if hessian != nil, w.rotation { throw WireFormatError(f + ".rotation", "a measure against H takes unrotated rows") }
             self = .measureTask(index, MeasureSpec(tensor: try Self.tensor(w.hasTensor, w.tensor, f), candidates: candidates,
-                                                   rotation: w.rotation, sampleRows: try WireField.int(w.sampleRows, f + ".sample_rows")))
+                                                   rotation: w.rotation, sampleRows: try WireField.int(w.sampleRows, f + ".sample_rows"),
+                                                   hessian: hessian))
         case .capture(let w):
             self = .captureTask(anchor: index, try LayerPassSpec(wire: w, field: "TaskAssignment.capture"))
         case .propagate(let w):

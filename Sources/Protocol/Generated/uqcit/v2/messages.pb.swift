@@ -1405,77 +1405,102 @@ public nonisolated struct Uqcit_V2_MeasureTask: Sendable {
 
   public var sampleRows: UInt64 = 0
 
+  /// Optional. Set in a calibrated auto job, once the block's CAPTURE shards are in: each candidate rounds the
+  /// sample rows as its QUANTIZE tiles would (GPTQ against this H), and its error is the output error through H,
+  /// sqrt(sum_r e_r H e_r^T / sum_r w_r H w_r^T), instead of the weight error. Requires rotation false.
+  public var hessian: Uqcit_V2_HessianInput {
+    get {_hessian ?? Uqcit_V2_HessianInput()}
+    set {_hessian = newValue}
+  }
+  /// Returns true if `hessian` has been explicitly set.
+  public var hasHessian: Bool {self._hessian != nil}
+  /// Clears the value of `hessian`. Subsequent reads from it will return its default value.
+  public mutating func clearHessian() {self._hessian = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _tensor: Uqcit_V2_TensorRef? = nil
+  fileprivate var _hessian: Uqcit_V2_HessianInput? = nil
 }
 
-public nonisolated struct Uqcit_V2_TaskAssignment: Sendable {
+public nonisolated struct Uqcit_V2_TaskAssignment: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Required. Unique within the job, e.g. "A12", "Q12.3", "C12", "M12", "K3.0" (CAPTURE of block 3, shard 0),
   /// "P3.0" (PROPAGATE); the result echoes it.
-  public var taskID: String = String()
+  public var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
 
   /// 1 on first delivery; incremented each time the task is requeued after a lost lease or a retryable failure.
-  public var attempt: UInt32 = 0
+  public var attempt: UInt32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
 
   /// Index of the tensor in the coordinator's plan; names the task's output files (t<tensor_index>/...).
-  public var tensorIndex: UInt64 = 0
+  public var tensorIndex: UInt64 {
+    get {_storage._tensorIndex}
+    set {_uniqueStorage()._tensorIndex = newValue}
+  }
 
   /// Required: exactly one; its case is the task's kind.
-  public var task: Uqcit_V2_TaskAssignment.OneOf_Task? = nil
+  public var task: OneOf_Task? {
+    get {return _storage._task}
+    set {_uniqueStorage()._task = newValue}
+  }
 
   public var analyze: Uqcit_V2_AnalyzeTask {
     get {
-      if case .analyze(let v)? = task {return v}
+      if case .analyze(let v)? = _storage._task {return v}
       return Uqcit_V2_AnalyzeTask()
     }
-    set {task = .analyze(newValue)}
+    set {_uniqueStorage()._task = .analyze(newValue)}
   }
 
   public var quantize: Uqcit_V2_QuantizeTask {
     get {
-      if case .quantize(let v)? = task {return v}
+      if case .quantize(let v)? = _storage._task {return v}
       return Uqcit_V2_QuantizeTask()
     }
-    set {task = .quantize(newValue)}
+    set {_uniqueStorage()._task = .quantize(newValue)}
   }
 
   public var compensate: Uqcit_V2_CompensateTask {
     get {
-      if case .compensate(let v)? = task {return v}
+      if case .compensate(let v)? = _storage._task {return v}
       return Uqcit_V2_CompensateTask()
     }
-    set {task = .compensate(newValue)}
+    set {_uniqueStorage()._task = .compensate(newValue)}
   }
 
   public var measure: Uqcit_V2_MeasureTask {
     get {
-      if case .measure(let v)? = task {return v}
+      if case .measure(let v)? = _storage._task {return v}
       return Uqcit_V2_MeasureTask()
     }
-    set {task = .measure(newValue)}
+    set {_uniqueStorage()._task = .measure(newValue)}
   }
 
   public var capture: Uqcit_V2_LayerPassTask {
     get {
-      if case .capture(let v)? = task {return v}
+      if case .capture(let v)? = _storage._task {return v}
       return Uqcit_V2_LayerPassTask()
     }
-    set {task = .capture(newValue)}
+    set {_uniqueStorage()._task = .capture(newValue)}
   }
 
   public var propagate: Uqcit_V2_LayerPassTask {
     get {
-      if case .propagate(let v)? = task {return v}
+      if case .propagate(let v)? = _storage._task {return v}
       return Uqcit_V2_LayerPassTask()
     }
-    set {task = .propagate(newValue)}
+    set {_uniqueStorage()._task = .propagate(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1492,6 +1517,8 @@ public nonisolated struct Uqcit_V2_TaskAssignment: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A file a task wrote, named relative to the job's staging folder (see each task's output names).
@@ -3498,7 +3525,7 @@ nonisolated extension Uqcit_V2_CompensateTask: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Uqcit_V2_MeasureTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MeasureTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}candidates\0\u{1}rotation\0\u{3}sample_rows\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensor\0\u{1}candidates\0\u{1}rotation\0\u{3}sample_rows\0\u{1}hessian\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3510,6 +3537,7 @@ nonisolated extension Uqcit_V2_MeasureTask: SwiftProtobuf.Message, SwiftProtobuf
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.candidates) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.rotation) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.sampleRows) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._hessian) }()
       default: break
       }
     }
@@ -3532,6 +3560,9 @@ nonisolated extension Uqcit_V2_MeasureTask: SwiftProtobuf.Message, SwiftProtobuf
     if self.sampleRows != 0 {
       try visitor.visitSingularUInt64Field(value: self.sampleRows, fieldNumber: 4)
     }
+    try { if let v = self._hessian {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3540,6 +3571,7 @@ nonisolated extension Uqcit_V2_MeasureTask: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.candidates != rhs.candidates {return false}
     if lhs.rotation != rhs.rotation {return false}
     if lhs.sampleRows != rhs.sampleRows {return false}
+    if lhs._hessian != rhs._hessian {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3549,147 +3581,189 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
   public static let protoMessageName: String = _protobuf_package + ".TaskAssignment"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{3}tensor_index\0\u{2}\u{7}analyze\0\u{1}quantize\0\u{1}compensate\0\u{1}measure\0\u{1}capture\0\u{1}propagate\0")
 
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _attempt: UInt32 = 0
+    var _tensorIndex: UInt64 = 0
+    var _task: Uqcit_V2_TaskAssignment.OneOf_Task?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _attempt = source._attempt
+      _tensorIndex = source._tensorIndex
+      _task = source._task
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.tensorIndex) }()
-      case 10: try {
-        var v: Uqcit_V2_AnalyzeTask?
-        var hadOneofValue = false
-        if let current = self.task {
-          hadOneofValue = true
-          if case .analyze(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._attempt) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._tensorIndex) }()
+        case 10: try {
+          var v: Uqcit_V2_AnalyzeTask?
+          var hadOneofValue = false
+          if let current = _storage._task {
+            hadOneofValue = true
+            if case .analyze(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._task = .analyze(v)
+          }
+        }()
+        case 11: try {
+          var v: Uqcit_V2_QuantizeTask?
+          var hadOneofValue = false
+          if let current = _storage._task {
+            hadOneofValue = true
+            if case .quantize(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._task = .quantize(v)
+          }
+        }()
+        case 12: try {
+          var v: Uqcit_V2_CompensateTask?
+          var hadOneofValue = false
+          if let current = _storage._task {
+            hadOneofValue = true
+            if case .compensate(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._task = .compensate(v)
+          }
+        }()
+        case 13: try {
+          var v: Uqcit_V2_MeasureTask?
+          var hadOneofValue = false
+          if let current = _storage._task {
+            hadOneofValue = true
+            if case .measure(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._task = .measure(v)
+          }
+        }()
+        case 14: try {
+          var v: Uqcit_V2_LayerPassTask?
+          var hadOneofValue = false
+          if let current = _storage._task {
+            hadOneofValue = true
+            if case .capture(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._task = .capture(v)
+          }
+        }()
+        case 15: try {
+          var v: Uqcit_V2_LayerPassTask?
+          var hadOneofValue = false
+          if let current = _storage._task {
+            hadOneofValue = true
+            if case .propagate(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._task = .propagate(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.task = .analyze(v)
-        }
-      }()
-      case 11: try {
-        var v: Uqcit_V2_QuantizeTask?
-        var hadOneofValue = false
-        if let current = self.task {
-          hadOneofValue = true
-          if case .quantize(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.task = .quantize(v)
-        }
-      }()
-      case 12: try {
-        var v: Uqcit_V2_CompensateTask?
-        var hadOneofValue = false
-        if let current = self.task {
-          hadOneofValue = true
-          if case .compensate(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.task = .compensate(v)
-        }
-      }()
-      case 13: try {
-        var v: Uqcit_V2_MeasureTask?
-        var hadOneofValue = false
-        if let current = self.task {
-          hadOneofValue = true
-          if case .measure(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.task = .measure(v)
-        }
-      }()
-      case 14: try {
-        var v: Uqcit_V2_LayerPassTask?
-        var hadOneofValue = false
-        if let current = self.task {
-          hadOneofValue = true
-          if case .capture(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.task = .capture(v)
-        }
-      }()
-      case 15: try {
-        var v: Uqcit_V2_LayerPassTask?
-        var hadOneofValue = false
-        if let current = self.task {
-          hadOneofValue = true
-          if case .propagate(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.task = .propagate(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.taskID.isEmpty {
-      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
-    }
-    if self.attempt != 0 {
-      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
-    }
-    if self.tensorIndex != 0 {
-      try visitor.visitSingularUInt64Field(value: self.tensorIndex, fieldNumber: 3)
-    }
-    switch self.task {
-    case .analyze?: try {
-      guard case .analyze(let v)? = self.task else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .quantize?: try {
-      guard case .quantize(let v)? = self.task else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .compensate?: try {
-      guard case .compensate(let v)? = self.task else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .measure?: try {
-      guard case .measure(let v)? = self.task else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .capture?: try {
-      guard case .capture(let v)? = self.task else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .propagate?: try {
-      guard case .propagate(let v)? = self.task else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      if _storage._attempt != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._attempt, fieldNumber: 2)
+      }
+      if _storage._tensorIndex != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._tensorIndex, fieldNumber: 3)
+      }
+      switch _storage._task {
+      case .analyze?: try {
+        guard case .analyze(let v)? = _storage._task else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .quantize?: try {
+        guard case .quantize(let v)? = _storage._task else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .compensate?: try {
+        guard case .compensate(let v)? = _storage._task else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .measure?: try {
+        guard case .measure(let v)? = _storage._task else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .capture?: try {
+        guard case .capture(let v)? = _storage._task else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .propagate?: try {
+        guard case .propagate(let v)? = _storage._task else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Uqcit_V2_TaskAssignment, rhs: Uqcit_V2_TaskAssignment) -> Bool {
-    if lhs.taskID != rhs.taskID {return false}
-    if lhs.attempt != rhs.attempt {return false}
-    if lhs.tensorIndex != rhs.tensorIndex {return false}
-    if lhs.task != rhs.task {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._tensorIndex != rhs_storage._tensorIndex {return false}
+        if _storage._task != rhs_storage._task {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
