@@ -1,3 +1,5 @@
+import COpenBLAS
+
 /// MEASURE one tensor for the `auto` profile (as exllamav2's measurement pass): the relative error each
 /// candidate policy gives on a sample of rows, and the exact bytes it would write for the whole tensor.
 public struct CandidateMeasurement: Codable, Sendable, Equatable {
@@ -15,14 +17,18 @@ public struct MeasureSpec: Codable, Sendable, Equatable {
     public var candidates: [LevelPolicy]
     public var rotation: Bool
     public var sampleRows: Int
+    /// A calibrated auto job's block H: the candidates are rounded by GPTQ against it and scored by output error.
+    public var hessian: HessianInput?
 
-    public init(tensor: CheckpointTensor, candidates: [LevelPolicy], rotation: Bool, sampleRows: Int) {
-        self.tensor = tensor; self.candidates = candidates; self.rotation = rotation; self.sampleRows = sampleRows
+    public init(tensor: CheckpointTensor, candidates: [LevelPolicy], rotation: Bool, sampleRows: Int, hessian: HessianInput? = nil) {
+        self.tensor = tensor; self.candidates = candidates; self.rotation = rotation; self.sampleRows = sampleRows; self.hessian = hessian
     }
 }
 
 public enum MeasureStep {
-    public static func run(_ spec: MeasureSpec, source: TensorRowSource) throws -> [CandidateMeasurement] {
+    /// `stagingFolder`: where a calibrated measure's H shards are read from.
+    public static func run(_ spec: MeasureSpec, source: TensorRowSource, stagingFolder: String) throws -> [CandidateMeasurement] {
+        if let hessian = spec.hessian { return try outputError(spec, hessian: hessian, source: source, stagingFolder: stagingFolder) }
         let e = spec.tensor.entry
         let rows = e.rows, cols = e.columns
         let index = AnalyzeStep.sampleRows(rows: rows, count: spec.sampleRows)
@@ -67,6 +73,52 @@ public enum MeasureStep {
             return CandidateMeasurement(policy: policy, bytes: bytes(policy, layout: layout, rows: rows),
                                         relativeError: energy > 0 ? (max(err, 0) / energy).squareRoot() : 0)
         }
+    }
+
+    /// Each candidate's sample rows rounded as its calibrated QUANTIZE tiles round them (CalibratedTile, against the
+    /// block's H) and scored by what the layer's output loses over the calibration tokens: the relative error
+    /// sqrt(Σ_r e_r H e_rᵀ / Σ_r w_r H w_rᵀ), where weight error alone misses which input columns carry signal.
+    static func outputError(_ spec: MeasureSpec, hessian: HessianInput, source: TensorRowSource, stagingFolder: String) throws -> [CandidateMeasurement] {
+        let e = spec.tensor.entry
+        let rows = e.rows, cols = e.columns
+        let index = AnalyzeStep.sampleRows(rows: rows, count: spec.sampleRows)
+        var original = [Float](repeating: 0, count: index.count * cols)
+        for (k, r) in index.enumerated() {
+            let row = try source.readRows(spec.tensor, start: r, count: 1)
+            for c in 0..<cols { original[k * cols + c] = row[c] }
+        }
+        let h = try HessianCache.shared.hessian(hessian, columns: cols, stagingFolder: stagingFolder)
+        let signal = quadraticForm(original, rows: index.count, cols: cols, h)
+        return try spec.candidates.map { policy in
+            let analysis = AnalysisResult(rotation: .identity(size: cols), invariants: nil, seedTrials: [], unrotatedError: 0,
+                                          highColumns: [], elementThreshold: nil, clusters: [], promotedColumns: 0,
+                                          plannedHighFraction: 0, realisedHighFraction: 0)
+            let qspec = QuantizeSpec(tensor: spec.tensor, policy: policy, granularity: .channel, analysis: analysis, rowStart: 0,
+                                     rowCount: index.count, hessian: hessian)
+            let layout = QuantizedTensorLayout(spec: qspec)
+            let arrays = try CalibratedTile.encode(original, rows: index.count, layout: layout, hessian: hessian, stagingFolder: stagingFolder)
+            var y = [Float](repeating: 0, count: original.count)
+            try y.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
+                try TileCodec.decode(Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) }), rows: index.count, layout: layout, into: p,
+                                     file: "sample rows encoded in memory", tensor: spec.tensor.name)
+            }
+            for i in y.indices { y[i] = original[i] - y[i] }
+            let noise = quadraticForm(y, rows: index.count, cols: cols, h)
+            return CandidateMeasurement(policy: policy, bytes: bytes(policy, layout: layout, rows: rows),
+                                        relativeError: signal > 0 ? (max(noise, 0) / signal).squareRoot() : 0)
+        }
+    }
+
+    /// Σ_r x_r H x_rᵀ over the rows of x (rows x cols, row-major), H symmetric cols x cols.
+    static func quadraticForm(_ x: [Float], rows: Int, cols: Int, _ h: [Double]) -> Double {
+        var total = 0.0
+        var row = [Double](repeating: 0, count: cols), hx = [Double](repeating: 0, count: cols)
+        for r in 0..<rows {
+            for c in 0..<cols { row[c] = Double(x[r * cols + c]) }
+            cblas_dsymv(CblasRowMajor, CblasUpper, Int32(cols), 1, h, Int32(cols), row, 1, 0, &hx, 1)
+            for c in 0..<cols { total += row[c] * hx[c] }
+        }
+        return total
     }
 
     /// The bytes the package's arrays take for the whole tensor under this layout.

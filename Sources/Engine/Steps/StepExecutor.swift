@@ -20,7 +20,7 @@ public struct StepExecutor: Sendable {
         var outcome = TaskOutcome(taskId: task.id, outputs: [], seconds: 0)
         switch task.kind {
         case .measure:
-            outcome.measurements = try MeasureStep.run(task.measure!, source: source)
+            outcome.measurements = try MeasureStep.run(task.measure!, source: source, stagingFolder: stagingFolder)
         case .analyze:
             outcome.analysis = try AnalyzeStep.run(task.analyze!, source: source)
         case .quantize:
