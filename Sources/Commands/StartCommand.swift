@@ -67,8 +67,11 @@ struct StartCommand: ParsableCommand {
                     throw ValidationError("profile \(prof.name) allocates bits to a budget: give --target-bpw")
                 }
                 prof.targetBitsPerWeight = target
-                allocation = try AutoAllocation.allocation(model: modelPath, profile: prof, targetBitsPerWeight: target,
-                                                           progress: { [quiet] in if !quiet { stderr("[uqcit] " + $0) } })
+                let report: @Sendable (String) -> Void = { [quiet] in if !quiet { stderr("[uqcit] " + $0) } }
+                // With calibration text the candidates are scored by output error through each block's H on the
+                // workers, block by block; without it, by weight error and a sensitivity pass here.
+                allocation = calibration != nil ? AutoProfile.blockAllocation(targetBitsPerWeight: target, report: report)
+                    : try AutoAllocation.allocation(model: modelPath, profile: prof, targetBitsPerWeight: target, progress: report)
             } else if targetBpw != nil {
                 throw ValidationError("--target-bpw applies to a profile with candidates (auto), not to \(prof.name)")
             }

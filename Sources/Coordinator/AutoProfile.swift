@@ -37,4 +37,29 @@ public enum AutoProfile {
             return Dictionary(uniqueKeysWithValues: zip(weights, choice).map { (plan.assignments[$0].name, menu[weights.firstIndex(of: $0)!][$1.candidate].policy) })
         }
     }
+
+    /// A calibrated auto job's allocation, made for one block's linears once their MEASURE tasks have scored
+    /// each candidate by output error through the block's H (captured on what the quantized blocks before it
+    /// produce): their arrays get `target` bits per weight between them, spent where the output error per byte
+    /// falls fastest (loss = parameters * relative output error²). Every block gets the same share, since the
+    /// blocks after it are not measured yet.
+    public static func blockAllocation(targetBitsPerWeight target: Double, report: @escaping @Sendable (String) -> Void = { _ in }) -> BitAllocation {
+        { measurements, plan in
+            let tensors = measurements.keys.sorted()
+            let menu = tensors.map { measurements[$0]! }
+            let parameters = tensors.reduce(0) { $0 + plan.assignments[$1].tensor.entry.elementCount }
+            let budget = Int(target * Double(parameters) / 8)
+            let loss = tensors.map { Double(plan.assignments[$0].tensor.entry.elementCount) }
+            guard let choice = BitAllocator.allocate(menu, weights: loss, budgetBytes: budget) else {
+                let cheapest = menu.reduce(0) { $0 + ($1.map(\.bytes).min() ?? 0) }
+                throw JobError.invalid(String(format: "a target of %.3f bits per weight is below what the cheapest candidates give (%.3f)",
+                                              target, Double(cheapest * 8) / Double(parameters)))
+            }
+            let bytes = choice.reduce(0) { $0 + $1.bytes }
+            let folder = tensors.first.map { plan.assignments[$0].folder } ?? ""
+            report(String(format: "auto: %@: %d tensors allocated, %.3f bits per weight for a %.3f target", folder, tensors.count,
+                          Double(bytes * 8) / Double(max(parameters, 1)), target))
+            return Dictionary(uniqueKeysWithValues: zip(tensors, choice).map { (plan.assignments[$0].name, menu[tensors.firstIndex(of: $0)!][$1.candidate].policy) })
+        }
+    }
 }

@@ -83,6 +83,8 @@ public final class JobScheduler: @unchecked Sendable {
         for f in plan.folders { folderRemaining[f] = 0 }
         for (i, a) in plan.assignments.enumerated() where a.isQuantized {
             folderRemaining[a.folder, default: 0] += 1
+            // A calibrated auto job measures a block's linears once the block's H are in (LayerPipeline).
+            if plan.calibration != nil && plan.needsAllocation { continue }
             enqueue(plan.needsAllocation ? .measureTask(i, plan.measureSpec(i)) : .analyzeTask(i, plan.analyzeSpec(i)))
         }
         if let calibration = plan.calibration {
@@ -181,7 +183,20 @@ public final class JobScheduler: @unchecked Sendable {
         case .measure:
             guard let m = o.measurements else { throw missing("measurements") }
             measurements[i] = m
-            if measurements.count == quantizedTensors {
+            if let pipeline = layerPipeline, let (b, _) = pipeline.calibration.linear(i) {
+                // Calibrated auto: each block is allocated as soon as all its linears are measured.
+                let linears = Set(pipeline.calibration.blocks[b].linears.values)
+                let block = measurements.filter { linears.contains($0.key) }
+                guard block.count == linears.count else { return }
+                guard let allocation else { throw .invalid("the plan needs a bit allocation and none was given") }
+                let overrides: [String: LevelPolicy]
+                do { overrides = try allocation(block, plan) } catch {
+                    throw .invalid("the bit allocation of block \(pipeline.calibration.blocks[b].layer) failed: \(error)")
+                }
+                plan = plan.applying(overrides)
+                results.overrides = plan.profile.overrides
+                for k in linears.sorted() { measurements[k] = nil; enqueue(.analyzeTask(k, plan.analyzeSpec(k))) }
+            } else if measurements.count == quantizedTensors {
                 guard let allocation else { throw .invalid("the plan needs a bit allocation and none was given") }
                 let overrides: [String: LevelPolicy]
                 do { overrides = try allocation(measurements, plan) } catch {

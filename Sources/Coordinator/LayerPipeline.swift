@@ -34,11 +34,16 @@ final class LayerPipeline {
         return tiles(i, block: b, plan: plan, analysis: analysis)
     }
 
-    /// A CAPTURE shard is in; with the block's last one, the tiles of its analyzed linears.
+    /// A CAPTURE shard is in; with the block's last one, the tiles of its analyzed linears, or, in a calibrated
+    /// auto job, a MEASURE of each linear against its H (their ANALYZE follows the block's allocation).
     func captured(_ spec: LayerPassSpec, files: [TaskOutputFile], plan: JobPlan) -> [TaskSpec] {
         let b = spec.layer
         hessians[b, default: [:]][spec.shard] = files
         guard hessians[b]!.count == calibration.shards.count else { return [] }
+        let unallocated = calibration.blocks[b].linears.values.sorted().filter(plan.awaitsAllocation)
+        if !unallocated.isEmpty {
+            return unallocated.map { .measureTask($0, plan.measureSpec($0, hessian: hessianInput($0, block: b))) }
+        }
         defer { waiting[b] = nil }
         return (waiting[b] ?? []).flatMap { tiles($0.tensor, block: b, plan: plan, analysis: $0.analysis) }
     }
@@ -71,12 +76,17 @@ final class LayerPipeline {
     private func hiddenInput(_ b: Int, _ s: Int) -> TaskOutputFile? { b == 0 ? nil : hiddenFiles[b]![s]! }
 
     private func tiles(_ i: Int, block b: Int, plan: JobPlan, analysis: AnalysisResult) -> [TaskSpec] {
+        let input = hessianInput(i, block: b)
+        return (0..<plan.tileCount(i)).map { .quantizeTask(i, tile: $0, plan.quantizeSpec(i, tile: $0, analysis: analysis, hessian: input)) }
+    }
+
+    /// Linear `i`'s H: its space's file from every CAPTURE shard of block `b`, in shard order.
+    private func hessianInput(_ i: Int, block b: Int) -> HessianInput {
         let role = calibration.linear(i)!.role
         let space = HessianSpace(role: role)!
         let files = calibration.shards.indices.map { s in
             hessians[b]![s]!.first { $0.name == StagingNames.hessian(layer: calibration.blocks[b].layer, shard: s, space: space) }!
         }
-        let input = calibration.hessianInput(role: role, shards: files)
-        return (0..<plan.tileCount(i)).map { .quantizeTask(i, tile: $0, plan.quantizeSpec(i, tile: $0, analysis: analysis, hessian: input)) }
+        return calibration.hessianInput(role: role, shards: files)
     }
 }

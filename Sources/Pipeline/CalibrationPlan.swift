@@ -25,8 +25,10 @@ public struct CalibrationPlan: Codable, Sendable {
 
     static let linearRoles: [BlockTensorRole] = [.q, .k, .v, .o, .gate, .up, .down]
 
-    /// `tokens`: the calibration text as the model's tokenizer reads it (already cut to --calibration-tokens).
-    init(settings: CalibrationSettings, tokens: [Int], source: ModelSource, assignments: [TensorAssignment], file: String) throws {
+    /// `tokens`: the calibration text as the model's tokenizer reads it (already cut to --calibration-tokens);
+    /// `candidates`: an auto profile's, when the linears' policies are still to be chosen from them.
+    init(settings: CalibrationSettings, tokens: [Int], source: ModelSource, assignments: [TensorAssignment], file: String,
+         candidates: [LevelPolicy]? = nil) throws {
         if let p = settings.problem() { throw JobError.invalid("profile: \(p)") }
         let config: LlamaConfig
         do { config = try LlamaConfig(source.config) } catch {
@@ -65,12 +67,17 @@ public struct CalibrationPlan: Codable, Sendable {
                 }
                 tensors.append(BlockTensor(role: role, tensor: assignments[i].tensor))
                 guard Self.linearRoles.contains(role) else { continue }
-                guard let p = assignments[i].policy, p.highFraction == 0, p.compensationRank == 0,
-                      p.ggml != nil || (p.symmetricLow ?? p.low.isSymmetric && [.int8, .int4, .int3, .int2].contains(p.low)) else {
-                    throw JobError.invalid("tensor '\(name)': a calibrated profile rounds every block linear by GPTQ to a ggml type or one symmetric int8/4/3/2 part with no high share or compensation")
+                guard let own = assignments[i].policy else {
+                    throw JobError.invalid("tensor '\(name)': a calibrated profile quantizes every block linear")
                 }
-                if p.ggml != nil, settings.actOrder {
-                    throw JobError.invalid("tensor '\(name)': calibration.act_order does not apply to ggml types, whose blocks keep their columns together")
+                for p in candidates ?? [own] {
+                    guard p.highFraction == 0, p.compensationRank == 0,
+                          p.ggml != nil || (p.symmetricLow ?? p.low.isSymmetric && [.int8, .int4, .int3, .int2].contains(p.low)) else {
+                        throw JobError.invalid("tensor '\(name)': a calibrated profile rounds every block linear by GPTQ to a ggml type or one symmetric int8/4/3/2 part with no high share or compensation (\(p.pattern))")
+                    }
+                    if p.ggml != nil, settings.actOrder {
+                        throw JobError.invalid("tensor '\(name)': calibration.act_order does not apply to ggml types, whose blocks keep their columns together")
+                    }
                 }
                 linears[role] = i
             }

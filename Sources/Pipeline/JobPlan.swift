@@ -75,7 +75,12 @@ public struct JobPlan: Codable, Sendable {
             guard !profile.rotation.enabled, profile.granularity == .channel else {
                 throw JobError.invalid("profile \(profile.name): GPTQ rounds unrotated weights with channel granularity")
             }
-            self.calibration = try CalibrationPlan(settings: settings, tokens: text.tokens, source: source, assignments: list, file: text.file)
+            let calibration = try CalibrationPlan(settings: settings, tokens: text.tokens, source: source, assignments: list, file: text.file,
+                                                  candidates: profile.overrides == nil ? profile.candidates : nil)
+            if profile.candidates != nil, let outside = list.indices.first(where: { list[$0].isQuantized && calibration.linear($0) == nil }) {
+                throw JobError.invalid("tensor '\(list[outside].name)': a calibrated auto profile chooses formats for the block linears only; keep the others at source precision")
+            }
+            self.calibration = calibration
         }
     }
 
@@ -100,18 +105,24 @@ public struct JobPlan: Codable, Sendable {
     }
 
     /// The profile chooses each tensor's policy from measurements (auto) and has not chosen yet: the job begins
-    /// with MEASURE tasks, and ANALYZE waits for the allocation.
+    /// with MEASURE tasks, and ANALYZE waits for the allocation. (A calibrated auto job allocates block by block
+    /// instead, as each block's H comes in: see `awaitsAllocation`.)
     public var needsAllocation: Bool { profile.candidates != nil && profile.overrides == nil }
 
-    public func measureSpec(_ i: Int) -> MeasureSpec {
+    /// Tensor `i`'s policy is still to be chosen by the allocation.
+    public func awaitsAllocation(_ i: Int) -> Bool { profile.candidates != nil && profile.overrides?[assignments[i].name] == nil }
+
+    /// `hessian`: a calibrated auto job's H for the tensor's block (candidates scored by output error through it).
+    public func measureSpec(_ i: Int, hessian: HessianInput? = nil) -> MeasureSpec {
         MeasureSpec(tensor: assignments[i].tensor, candidates: profile.candidates ?? [], rotation: profile.rotation.enabled,
-                    sampleRows: profile.rotation.sampleRows)
+                    sampleRows: profile.rotation.sampleRows, hessian: hessian)
     }
 
-    /// The plan with the allocation's per-tensor policies in place (and recorded in its profile).
+    /// The plan with the allocation's per-tensor policies in place (and recorded in its profile, added to any
+    /// made before: a calibrated auto job allocates a block at a time).
     public func applying(_ overrides: [String: LevelPolicy]) -> JobPlan {
         var p = self
-        p.profile.overrides = overrides
+        p.profile.overrides = (profile.overrides ?? [:]).merging(overrides) { $1 }
         for i in p.assignments.indices {
             if let o = overrides[p.assignments[i].name] { p.assignments[i].policy = o }
         }

@@ -67,6 +67,29 @@ final class CalibratedJobTests: XCTestCase {
 
     /// A GGUF profile with --calibration: GPTQ inside the ggml grids (GGMLGPTQ), the same types and bytes as
     /// the data-free job, a smaller rise over bf16, the same package from one worker and two.
+    /// gptq-auto: as each block's H come in, its linears are measured against them and allocated to the budget,
+    /// so the package meets it with mixed widths, the allocation is recorded in the package's profile, and one and
+    /// two workers write the same bytes.
+    func testCalibratedAutoAllocatesEveryBlockToTheBudget() throws {
+        var (profile, text) = try calibrated("gptq-auto")
+        profile.calibration?.actOrder = false
+        var packages: [[String: Data]] = []
+        for workers in [1, 2] {
+            let out = folder + "/auto-\(workers)"
+            let s = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: profile, workers: workers, progress: false,
+                                                      allocation: AutoProfile.blockAllocation(targetBitsPerWeight: 3.0), calibration: text))
+            let bits = s.metadata.measured.bitsPerWeightQuantizedTensors
+            XCTAssertLessThanOrEqual(bits, 3.0)
+            XCTAssertGreaterThan(bits, 2.75, "the budget is spent")
+            let chosen = Set(s.metadata.measured.levels.values.flatMap(\.patterns))
+            XCTAssertGreaterThan(chosen.count, 1, "widths mixed: \(chosen)")
+            XCTAssertEqual(s.metadata.profile.settings.overrides?.count, 28, "every block linear allocated")
+            packages.append(try TestModels.packageFiles(out))
+        }
+        XCTAssertEqual(Set(packages[0].keys), Set(packages[1].keys))
+        for (k, v) in packages[0] { XCTAssertEqual(v, packages[1][k], "file \(k) differs between --workers 1 and --workers 2") }
+    }
+
     func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {
         let (_, text) = try calibrated()
         let small = CalibrationText(file: text.file, maxTokens: 4096)   // 8 sequences of 512, one shard
