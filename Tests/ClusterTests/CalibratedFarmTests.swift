@@ -111,4 +111,29 @@ final class CalibratedFarmTests: XCTestCase {
         XCTAssertTrue(Cluster.journal(out).contains { if case let .done(task, _, worker, _) = $0 { task == rerun && worker != "victim" } else { false } },
                       "\(rerun), lost with the victim, was run again elsewhere")
     }
+
+    /// gptq-auto, whose allocation is made block by block mid-job: the coordinator killed after some blocks were
+    /// allocated and before the end resumes to the uninterrupted run's bytes, allocating the rest the same way.
+    func testCalibratedAutoKilledMidJobResumesToTheSameBytes() throws {
+        try """
+            inherits: \(Cluster.repoRoot)/cluster-config/profiles/gptq-auto.yaml
+            calibration: {sequence_length: 256, sequences: 16, shard_sequences: 4, damping: 0.01, block_size: 128, act_order: false}
+            """.write(toFile: folder + "/auto-small.yaml", atomically: true, encoding: .utf8)
+        func arguments(_ out: String) -> [String] {
+            ["start", "--model", Cluster.tinyLlama, "--out", out, "--profile", folder + "/auto-small.yaml", "--target-bpw", "3.0",
+             "--calibration", text, "--workers", "2", "--quiet"]
+        }
+        let whole = try Child("coordinator", arguments(folder + "/auto-whole"))
+        XCTAssertEqual(whole.exitStatus(within: 120), 0, whole.stderr)
+        let out = folder + "/auto-killed"
+        let first = try Child("coordinator", arguments(out), environment: ["UQCIT_TEST_TASK_DELAY_MS": "30"])
+        // Block 1's MEASURE tasks done (block 0 and 1 allocated), block 3 not yet quantized.
+        XCTAssertTrue(Cluster.eventually(within: 90) { done(out).contains { $0.hasPrefix("P1.") } }, first.stderr)
+        first.kill9()
+        XCTAssertTrue(done(out).contains { $0.hasPrefix("M") }, "some blocks were allocated before the kill")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/uqcit_metadata.json"), "killed before the end")
+        let second = try Child("coordinator", arguments(out))
+        XCTAssertEqual(second.exitStatus(within: 120), 0, second.stderr)
+        try assertSame(out, as: try Cluster.packageFiles(folder + "/auto-whole"))
+    }
 }
