@@ -90,6 +90,22 @@ final class CalibratedJobTests: XCTestCase {
         for (k, v) in packages[0] { XCTAssertEqual(v, packages[1][k], "file \(k) differs between --workers 1 and --workers 2") }
     }
 
+    /// gguf-auto: the same block-by-block allocation over ggml types, exported as a GGUF file whose block linears
+    /// carry several k-quant types within the budget.
+    func testCalibratedAutoOverGGMLTypesExportsAMixedGGUF() throws {
+        var (profile, text) = try calibrated("gguf-auto")
+        profile.calibration?.actOrder = false
+        let out = folder + "/gguf-auto"
+        let s = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: profile, workers: 2, progress: false,
+                                                  allocation: AutoProfile.blockAllocation(targetBitsPerWeight: 3.5), calibration: text))
+        XCTAssertLessThanOrEqual(s.metadata.measured.bitsPerWeightQuantizedTensors, 3.5)
+        XCTAssertGreaterThan(s.metadata.measured.bitsPerWeightQuantizedTensors, 3.2, "the budget is spent")
+        _ = try GGUFExporter.export(try PackageReader(path: out), to: folder + "/auto.gguf")
+        let types = Set(try GGUFFile(path: folder + "/auto.gguf").tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }.map(\.type))
+        XCTAssertGreaterThan(types.count, 1, "\(types)")
+        XCTAssertTrue(types.isSubset(of: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0]), "\(types)")
+    }
+
     func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {
         let (_, text) = try calibrated()
         let small = CalibrationText(file: text.file, maxTokens: 4096)   // 8 sequences of 512, one shard

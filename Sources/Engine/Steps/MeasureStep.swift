@@ -123,6 +123,7 @@ public enum MeasureStep {
 
     /// The bytes the package's arrays take for the whole tensor under this layout.
     static func bytes(_ p: LevelPolicy, layout: QuantizedTensorLayout, rows: Int) -> Int {
+        if let type = layout.ggml { return rows * (type.rowBytes(columns: layout.columns) ?? 0) }
         func part(_ l: PartLayout?) -> Int {
             guard let l, l.columns > 0 else { return 0 }
             if l.format == .fp16 { return rows * l.columns * 2 }
