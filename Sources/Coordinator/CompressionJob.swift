@@ -58,9 +58,6 @@ public enum CompressionJob {
         let text = try o.calibration.map { try $0.tokenize(for: source) }
         let plan = try JobPlan(source: source, profile: o.profile, layers: o.layers, importance: o.importanceMatrix,
                                calibration: text.map { ($0.tokens, o.calibration!.file) })
-        if plan.calibration != nil && o.cluster.storage == .stream {
-            throw JobError.invalid("profile \(o.profile.name) with --calibration: its activations are staged for the workers to read, so it needs storage: shared")
-        }
         let out = OutputFolder(path: o.out)
         let layers = o.layers.map { "\($0.lowerBound)..\($0.upperBound)" }
         let identity = OutputFolder.JobIdentity(sourceFingerprint: plan.sourceFingerprint, profileHash: o.profile.hash, layers: layers,

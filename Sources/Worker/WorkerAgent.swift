@@ -204,7 +204,7 @@ public final class WorkerAgent: @unchecked Sendable {
                     nextHeartbeat = min(nextHeartbeat, Date().addingTimeInterval(heartbeat.interval))
                     mode = StorageMode(rawValue: w.storageMode) ?? .shared
                     let staging = try useSource(w, mode: mode)
-                    // The coordinator streams the tiles of one COMPENSATE task after another, at most one per thread.
+                    // The coordinator streams the staged files a task reads one after another, at most one per thread.
                     inbox = StreamInbox(root: staging, maxOpenFiles: settings.threads)
                     if settings.logsSessions { log("worker \(settings.name) joined \(w.coordinatorName) at \(settings.endpoint) (job \(jobID))") }
                     send(Messages.ready(jobID, credits: settings.threads - busy.count))
@@ -223,8 +223,8 @@ public final class WorkerAgent: @unchecked Sendable {
                 case .shutdown(let s):
                     return .shutdown(s.reason)
                 case .chunk(let c):
-                    // Tiles a COMPENSATE task will read (stream mode), ahead of its assignment.
-                    // No size bound: only the coordinator knows the tiles' sizes, and this worker holds its key.
+                    // Staged files a task will read (stream mode: tiles, activations, H shards), ahead of its
+                    // assignment. No size bound: only the coordinator knows their sizes, and this worker holds its key.
                     do { try inbox?.receive(c, maxBytes: .max) } catch { log("worker \(settings.name): bad chunk from the coordinator: \(error)") }
                     var ack = Uqcit_V2_ChunkAck(); ack.taskID = c.taskID; ack.credits = 1
                     send(Messages.envelope(jobID, .chunkAck(ack)))

@@ -47,9 +47,16 @@ final class CalibratedJobTests: XCTestCase {
         _ = try compress(profile, text, workers: 2, out: two)
         // 4 blocks x 4 shards of CAPTURE, 3 x 4 of PROPAGATE, besides the per-tensor tasks.
         XCTAssertEqual(summary.tasks, try JobPlan(checkpoint: Checkpoint(folder: TestModels.tinyLlama), profile: TestModels.profile("uniform-int3")).taskCount + 28)
-        let a = try TestModels.packageFiles(one), b = try TestModels.packageFiles(two)
+        // Stream storage: activations, H shards and staged tiles travel to the workers as chunks, outputs back.
+        let streamed = folder + "/stream"
+        _ = try compress(profile, text, workers: 2, out: streamed, storage: .stream)
+        let a = try TestModels.packageFiles(one), b = try TestModels.packageFiles(two), c = try TestModels.packageFiles(streamed)
         XCTAssertEqual(Set(a.keys), Set(b.keys))
-        for (k, v) in a { XCTAssertEqual(v, b[k], "file \(k) differs between --workers 1 and --workers 2") }
+        XCTAssertEqual(Set(a.keys), Set(c.keys))
+        for (k, v) in a {
+            XCTAssertEqual(v, b[k], "file \(k) differs between --workers 1 and --workers 2")
+            XCTAssertEqual(v, c[k], "file \(k) differs between shared and stream storage")
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: one + "/.uqcit/staging"), "activations and H removed with the staging folder")
 
         _ = try compress(TestModels.profile("uniform-int3"), nil, workers: 2, out: rtn)
@@ -138,7 +145,7 @@ final class CalibratedJobTests: XCTestCase {
         XCTAssertEqual(try compress(profile, CalibrationText(file: text.file, maxTokens: 2048), workers: 1, out: out).alreadyComplete, true)
     }
 
-    func testCalibrationIsRequiredByGPTQProfilesOnlyAndNeedsSharedStorage() throws {
+    func testCalibrationIsRequiredByGPTQProfilesOnly() throws {
         let (profile, text) = try calibrated()
         XCTAssertThrowsError(try compress(profile, nil, workers: 1, out: folder + "/none")) { error in
             XCTAssertTrue("\(error)".contains("is calibrated: give it text with --calibration FILE"), "\(error)")
@@ -150,9 +157,6 @@ final class CalibratedJobTests: XCTestCase {
                                                                workers: 1, progress: false, importanceMatrix: ImportanceMatrix(path: GGUFExportTests.importanceMatrix),
                                                                calibration: text))) { error in
             XCTAssertTrue("\(error)".contains("give one"), "\(error)")
-        }
-        XCTAssertThrowsError(try compress(profile, text, workers: 1, out: folder + "/stream", storage: .stream)) { error in
-            XCTAssertTrue("\(error)".contains("needs storage: shared"), "\(error)")
         }
         XCTAssertThrowsError(try compress(profile, CalibrationText(file: text.file, maxTokens: 100), workers: 1, out: folder + "/short")) { error in
             XCTAssertTrue("\(error)".contains("100 calibration tokens, fewer than one sequence of 256"), "\(error)")

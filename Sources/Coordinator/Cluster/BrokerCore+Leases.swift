@@ -15,14 +15,14 @@ extension BrokerCore {
         if options.backupTasks && scheduler.readyCount == 0 { try dispatchBackups() }
     }
 
-    /// Sends a leased task to its worker, with the tiles it reads first in stream mode, and journals the lease.
+    /// Sends a leased task to its worker, with the staged files it reads first in stream mode (a COMPENSATE's
+    /// tiles; a layer pass's activations and staged tiles; a calibrated tile's or MEASURE's H shards), and journals
+    /// the lease.
     func hand(_ task: TaskSpec, attempt: Int, to id: [UInt8]) throws {
         workers[id]!.leases.insert(task.id)
         workers[id]!.credits -= 1
-        if options.storage == .stream && task.kind == .compensate {
-            // The low-rank step reads the tensor's tiles: they travel down to the worker first.
-            for k in 0..<scheduler.plan.tileCount(task.tensorIndex) {
-                let name = StagingNames.tile(task.tensorIndex, k)
+        if options.storage == .stream {
+            for name in TaskInputs.stagedFiles(of: task, plan: scheduler.plan) {
                 workers[id]!.outbox.enqueue(.file(taskID: task.id, attempt: UInt32(attempt), name: name,
                                                   path: wire.stagingDir + "/" + name, removeAfter: false))
             }
