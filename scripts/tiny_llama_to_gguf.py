@@ -85,6 +85,19 @@ def gpt2_byte_chars():
     return [chars[b] for b in range(256)]
 
 
+def add_byte_tokenizer(writer):
+    """The 256 byte values as a GPT-2 byte-level vocabulary (see the module's docstring), no BOS/EOS added."""
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(gpt2_byte_chars())
+    writer.add_token_types([gguf.TokenType.NORMAL] * 256)
+    writer.add_token_merges(["ĠĠ ĠĠ"])
+    writer.add_bos_token_id(0)
+    writer.add_eos_token_id(0)
+    writer.add_add_bos_token(False)
+    writer.add_add_eos_token(False)
+
+
 def main():
     model_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "../shared/models/tiny-llama-bytes")
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "out/peers/tiny-llama/F32.gguf")
@@ -109,15 +122,7 @@ def main():
     writer.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
     writer.add_vocab_size(cfg["vocab_size"])
 
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("default")
-    writer.add_token_list(gpt2_byte_chars())
-    writer.add_token_types([gguf.TokenType.NORMAL] * 256)
-    writer.add_token_merges(["ĠĠ ĠĠ"])
-    writer.add_bos_token_id(0)
-    writer.add_eos_token_id(0)
-    writer.add_add_bos_token(False)
-    writer.add_add_eos_token(False)
+    add_byte_tokenizer(writer)
 
     for hf_name, w in weights.items():
         if hf_name.endswith("q_proj.weight"):

@@ -29,14 +29,8 @@ public enum MeasureStep {
     /// `stagingFolder`: where a calibrated measure's H shards are read from.
     public static func run(_ spec: MeasureSpec, source: TensorRowSource, stagingFolder: String) throws -> [CandidateMeasurement] {
         if let hessian = spec.hessian { return try outputError(spec, hessian: hessian, source: source, stagingFolder: stagingFolder) }
-        let e = spec.tensor.entry
-        let rows = e.rows, cols = e.columns
-        let index = AnalyzeStep.sampleRows(rows: rows, count: spec.sampleRows)
-        var original = [Float](repeating: 0, count: index.count * cols)
-        for (k, r) in index.enumerated() {
-            let row = try source.readRows(spec.tensor, start: r, count: 1)
-            for c in 0..<cols { original[k * cols + c] = row[c] }
-        }
+        let rows = spec.tensor.entry.rows, cols = spec.tensor.entry.columns
+        let (index, original) = try sample(spec, source: source)
         let descriptor = spec.rotation ? RotationDescriptor(size: cols, seed: SeedDerivation.seed(for: spec.tensor.name, salt: 0)) : .identity(size: cols)
         let rotation = Rotation(descriptor)
         var rotated = original
@@ -79,14 +73,8 @@ public enum MeasureStep {
     /// block's H) and scored by what the layer's output loses over the calibration tokens: the relative error
     /// sqrt(Σ_r e_r H e_rᵀ / Σ_r w_r H w_rᵀ), where weight error alone misses which input columns carry signal.
     static func outputError(_ spec: MeasureSpec, hessian: HessianInput, source: TensorRowSource, stagingFolder: String) throws -> [CandidateMeasurement] {
-        let e = spec.tensor.entry
-        let rows = e.rows, cols = e.columns
-        let index = AnalyzeStep.sampleRows(rows: rows, count: spec.sampleRows)
-        var original = [Float](repeating: 0, count: index.count * cols)
-        for (k, r) in index.enumerated() {
-            let row = try source.readRows(spec.tensor, start: r, count: 1)
-            for c in 0..<cols { original[k * cols + c] = row[c] }
-        }
+        let rows = spec.tensor.entry.rows, cols = spec.tensor.entry.columns
+        let (index, original) = try sample(spec, source: source)
         let h = try HessianCache.shared.hessian(hessian, columns: cols, stagingFolder: stagingFolder)
         let signal = quadraticForm(original, rows: index.count, cols: cols, h)
         return try spec.candidates.map { policy in
@@ -107,6 +95,18 @@ public enum MeasureStep {
             return CandidateMeasurement(policy: policy, bytes: bytes(policy, layout: layout, rows: rows),
                                         relativeError: signal > 0 ? (max(noise, 0) / signal).squareRoot() : 0)
         }
+    }
+
+    /// The sample rows' indices and their weights, row-major.
+    static func sample(_ spec: MeasureSpec, source: TensorRowSource) throws -> (index: [Int], rows: [Float]) {
+        let cols = spec.tensor.entry.columns
+        let index = AnalyzeStep.sampleRows(rows: spec.tensor.entry.rows, count: spec.sampleRows)
+        var original = [Float](repeating: 0, count: index.count * cols)
+        for (k, r) in index.enumerated() {
+            let row = try source.readRows(spec.tensor, start: r, count: 1)
+            for c in 0..<cols { original[k * cols + c] = row[c] }
+        }
+        return (index, original)
     }
 
     /// Σ_r x_r H x_rᵀ over the rows of x (rows x cols, row-major), H symmetric cols x cols.
