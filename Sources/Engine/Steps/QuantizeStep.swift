@@ -25,13 +25,7 @@ public enum QuantizeStep {
             try TileCodec.decode(byName, rows: n, layout: layout, into: p, file: "tile \(spec.rowStart)+\(n) encoded in memory", tensor: spec.tensor.name)
         }
         // G is orthogonal, so the error in the rotated basis is the error of the reconstructed weights.
-        var s = 0.0, e = 0.0
-        var maxErr: Float = 0
-        for i in 0..<n * cols {
-            let d = x[i] - y[i]
-            s += Double(x[i]) * Double(x[i]); e += Double(d) * Double(d)
-            maxErr = max(maxErr, abs(d))
-        }
+        let (s, e, maxErr) = ErrorSums.of(x, y, count: n * cols)
         let high: Int
         switch layout.granularity {
         case .channel: high = layout.highColumns.count * n

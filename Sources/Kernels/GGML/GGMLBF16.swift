@@ -18,4 +18,9 @@ public enum GGMLBF16: GGMLBlockCodec {
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
         y.pointee = HalfPrecision.bf16ToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
     }
+
+    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight.
+    static func dequantizeRow(_ bytes: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { y[i] = HalfPrecision.bf16ToFloat(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+    }
 }

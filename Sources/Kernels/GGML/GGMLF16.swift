@@ -48,4 +48,9 @@ public enum GGMLF16: GGMLBlockCodec {
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
         y.pointee = load(block)
     }
+
+    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight.
+    static func dequantizeRow(_ bytes: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { y[i] = load(bytes + 2 * i) }
+    }
 }

@@ -16,4 +16,9 @@ public enum GGMLF32: GGMLBlockCodec {
     public static func dequantize(_ block: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
         y.pointee = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
     }
+
+    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight.
+    static func dequantizeRow(_ bytes: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { y[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+    }
 }

@@ -100,6 +100,12 @@ public extension GGMLType {
     }
 
     func dequantizeRow(_ bytes: UnsafeRawPointer, columns: Int, into y: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .bf16: return GGMLBF16.dequantizeRow(bytes, count: columns, into: y)
+        case .f16: return GGMLF16.dequantizeRow(bytes, count: columns, into: y)
+        case .f32: return GGMLF32.dequantizeRow(bytes, count: columns, into: y)
+        default: break
+        }
         let c = codec, n = c.blockElements, b = c.blockBytes
         for k in 0..<(columns / n) { c.dequantize(bytes + k * b, into: y + k * n) }
     }
