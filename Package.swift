@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline", "Coordinator"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Pipeline", "Coordinator", "Engine"], path: "Tests/ValidationTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Commands", "Engine", "Runtime", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Worker", "Commands", "Engine", "Runtime", "Validation", "UQCITProtocol", "FuzzEntryPoints"], path: "Tests/PipelineTests",
                     exclude: ["Fixtures"]),
         // Coordinator and worker processes over 127.0.0.1: kills, resume, bad frames, CURVE.
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Pipeline", "Coordinator", "Engine", "UQCITProtocol", "COpenBLAS"], path: "Tests/ClusterTests"),

@@ -153,6 +153,7 @@ public final class WorkerAgent: @unchecked Sendable {
         var mode = StorageMode.shared
         var outbox = StreamOutbox()
         var inbox: StreamInbox?
+        var inputs = StreamedInputs()
         var lastHeard = Date()
         var nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
         let poller = ZMQPoller([dealer] + pairs + (monitor.map { [$0.socket] } ?? []))
@@ -225,7 +226,12 @@ public final class WorkerAgent: @unchecked Sendable {
                 case .chunk(let c):
                     // Staged files a task will read (stream mode: tiles, activations, H shards), ahead of its
                     // assignment. No size bound: only the coordinator knows their sizes, and this worker holds its key.
-                    do { try inbox?.receive(c, maxBytes: .max) } catch { log("worker \(settings.name): bad chunk from the coordinator: \(error)") }
+                    do {
+                        try inbox?.receive(c, maxBytes: .max)
+                        if c.last { inputs.arrived(c.fileName, for: c.taskID) }
+                    } catch {
+                        log("worker \(settings.name): bad chunk from the coordinator: \(error)")
+                    }
                     var ack = Uqcit_V2_ChunkAck(); ack.taskID = c.taskID; ack.credits = 1
                     send(Messages.envelope(jobID, .chunkAck(ack)))
                 case .chunkAck(let a):
@@ -241,8 +247,14 @@ public final class WorkerAgent: @unchecked Sendable {
                 busy.remove(k)
                 // A reply from an earlier session is dropped: that coordinator session requeued the task.
                 if welcomed && reply.count == 2 && reply[0] == sessionTag {
-                    if mode == .stream, let staging = inbox?.root { try streamOutputs(reply[1], from: staging, into: &outbox) }
-                    else { outbox.enqueue(.message(reply[1])) }
+                    if mode == .stream, let staging = inbox?.root {
+                        try streamOutputs(reply[1], from: staging, into: &outbox)
+                        if let task = Self.answeredTask(reply[1]) {
+                            for name in inputs.answered(task) { try? FileManager.default.removeItem(atPath: staging + "/" + name) }
+                        }
+                    } else {
+                        outbox.enqueue(.message(reply[1]))
+                    }
                 }
                 if welcomed { outbox.enqueue(.message(Messages.ready(jobID, credits: 1))) }
             }
@@ -257,6 +269,15 @@ public final class WorkerAgent: @unchecked Sendable {
                 let seconds = String(format: "%.1f s", silent)
                 return .lost(welcomed ? "coordinator silent for \(seconds)" : "no Welcome from \(settings.endpoint) within \(seconds)")
             }
+        }
+    }
+
+    /// The task a thread's reply answers, result or failure.
+    private static func answeredTask(_ reply: [UInt8]) -> String? {
+        switch (try? EnvelopeCodec.decode(reply))?.body {
+        case .taskResult(let r): r.taskID
+        case .taskFailed(let f): f.taskID
+        default: nil
         }
     }
 
