@@ -188,22 +188,10 @@ public final class JobScheduler: @unchecked Sendable {
                 let linears = Set(pipeline.calibration.blocks[b].linears.values)
                 let block = measurements.filter { linears.contains($0.key) }
                 guard block.count == linears.count else { return }
-                guard let allocation else { throw .invalid("the plan needs a bit allocation and none was given") }
-                let overrides: [String: LevelPolicy]
-                do { overrides = try allocation(block, plan) } catch {
-                    throw .invalid("the bit allocation of block \(pipeline.calibration.blocks[b].layer) failed: \(error)")
-                }
-                plan = plan.applying(overrides)
-                results.overrides = plan.profile.overrides
+                try allocate(block, what: "the bit allocation of block \(pipeline.calibration.blocks[b].layer)")
                 for k in linears.sorted() { measurements[k] = nil; enqueue(.analyzeTask(k, plan.analyzeSpec(k))) }
             } else if measurements.count == quantizedTensors {
-                guard let allocation else { throw .invalid("the plan needs a bit allocation and none was given") }
-                let overrides: [String: LevelPolicy]
-                do { overrides = try allocation(measurements, plan) } catch {
-                    throw .invalid("the bit allocation failed: \(error)")
-                }
-                plan = plan.applying(overrides)
-                results.overrides = overrides
+                try allocate(measurements, what: "the bit allocation")
                 // The resolved plan counts its own tasks; the MEASURE tasks that led to it are done already.
                 tasksTotal = plan.taskCount + quantizedTensors
                 measurements = [:]
@@ -246,6 +234,17 @@ public final class JobScheduler: @unchecked Sendable {
             results.compensations[i] = c
             finishTensor(i)
         }
+    }
+
+    /// Chooses the measured tensors' policies and puts them in the plan (and in the results the assembler reads).
+    private func allocate(_ measured: [Int: [CandidateMeasurement]], what: String) throws(JobError) {
+        guard let allocation else { throw .invalid("the plan needs a bit allocation and none was given") }
+        let overrides: [String: LevelPolicy]
+        do { overrides = try allocation(measured, plan) } catch {
+            throw .invalid("\(what) failed: \(error)")
+        }
+        plan = plan.applying(overrides)
+        results.overrides = plan.profile.overrides
     }
 
     private func finishTensor(_ i: Int) {
