@@ -27,8 +27,10 @@ public struct JobPlan: Codable, Sendable {
         self.profile = profile
         config = source.configBytes
         var list = source.tensors.map(classifier.classify)
-        // A GGUF profile takes --calibration as llama-quantize takes --imatrix, and rounds its blocks by GPTQ.
-        let calibrationSettings = profile.calibration ?? (profile.ggufMix != nil && calibration != nil ? CalibrationSettings.ggufDefault : nil)
+        // A GGUF profile, a mix or auto over ggml types, takes --calibration as llama-quantize takes --imatrix, and
+        // then rounds its blocks by GPTQ; without it, its blocks are searched data-free.
+        let overGGMLTypes = profile.ggufMix != nil || profile.candidates?.allSatisfy { $0.ggml != nil } == true
+        let calibrationSettings = profile.calibration ?? (overGGMLTypes && calibration != nil ? CalibrationSettings.ggufDefault : nil)
         if let importance, calibration != nil {
             throw JobError.invalid("--imatrix \(importance.path) and --calibration both weight the searches: give one")
         }

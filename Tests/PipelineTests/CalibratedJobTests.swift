@@ -113,6 +113,18 @@ final class CalibratedJobTests: XCTestCase {
         XCTAssertTrue(types.isSubset(of: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0]), "\(types)")
     }
 
+    /// gguf-auto without calibration text: the whole-model allocation from weight error, over the same ggml
+    /// types, within the budget, exported as a mixed GGUF.
+    func testDataFreeAutoOverGGMLTypesExportsAMixedGGUF() throws {
+        let out = folder + "/gguf-auto-data-free"
+        let s = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: TestModels.profile("gguf-auto"), workers: 2,
+                                                  progress: false, allocation: AutoProfile.allocation(targetBitsPerWeight: 4.5)))
+        XCTAssertLessThanOrEqual(s.metadata.measured.bitsPerWeightLayersFolder, 4.5)
+        _ = try GGUFExporter.export(try PackageReader(path: out), to: folder + "/data-free-auto.gguf")
+        let types = Set(try GGUFFile(path: folder + "/data-free-auto.gguf").tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }.map(\.type))
+        XCTAssertGreaterThan(types.count, 1, "\(types)")
+    }
+
     func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {
         let (_, text) = try calibrated()
         let small = CalibrationText(file: text.file, maxTokens: 4096)   // 8 sequences of 512, one shard
