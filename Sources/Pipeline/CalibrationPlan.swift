@@ -75,9 +75,6 @@ public struct CalibrationPlan: Codable, Sendable {
                           p.ggml != nil || (p.symmetricLow ?? p.low.isSymmetric && [.int8, .int4, .int3, .int2].contains(p.low)) else {
                         throw JobError.invalid("tensor '\(name)': a calibrated profile rounds every block linear by GPTQ to a ggml type or one symmetric int8/4/3/2 part with no high share or compensation (\(p.pattern))")
                     }
-                    if let type = p.ggml, type.rowBytes(columns: assignments[i].tensor.entry.columns) == nil {
-                        throw JobError.invalid("tensor '\(name)': \(p.pattern) needs rows of whole \(type.blockElements)-weight blocks; it has \(assignments[i].tensor.entry.columns) columns")
-                    }
                     if p.ggml != nil, settings.actOrder {
                         throw JobError.invalid("tensor '\(name)': calibration.act_order does not apply to ggml types, whose blocks keep their columns together")
                     }

@@ -52,6 +52,14 @@ public struct JobPlan: Codable, Sendable {
                 return layers.contains(n)
             }
         }
+        // A ggml candidate must tile every row it may be given into whole blocks (576-wide rows take no k-quant).
+        for a in list where a.isQuantized {
+            for p in profile.candidates ?? [] {
+                if let type = p.ggml, type.rowBytes(columns: a.tensor.entry.columns) == nil {
+                    throw JobError.invalid("tensor '\(a.name)': candidate \(p.pattern) needs rows of whole \(type.blockElements)-weight blocks; it has \(a.tensor.entry.columns) columns")
+                }
+            }
+        }
         for a in list where a.isQuantized && !a.tensor.entry.dtype.isSupportedFloat {
             throw CheckpointError.unsupportedDType(file: source.location + "/" + a.tensor.shard, tensor: a.tensor.name, dtype: a.tensor.entry.dtype.rawValue)
         }

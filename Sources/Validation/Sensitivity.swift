@@ -17,7 +17,9 @@ public enum Sensitivity {
     /// Per-tensor weights for BitAllocator (a_role * parameters), or nil when the runtime cannot run this model.
     public static func weights(model: String, profile: Profile, calibration: String?, windows: Int = 8,
                                progress: (String) -> Void = { _ in }) throws -> [String: Double]? {
-        guard !model.hasPrefix("synthetic:") else { return nil }
+        var isFolder: ObjCBool = false
+        // Synthetic models have no weights to run, and a GGUF source has no folder the runtime reads.
+        guard !model.hasPrefix("synthetic:"), FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue else { return nil }
         let checkpoint = try Checkpoint(folder: model)
         guard ["llama", "mistral", "qwen2", "bert"].contains(checkpoint.modelType) else { return nil }
         guard checkpoint.parameterCount <= maxParameters else {

@@ -125,6 +125,15 @@ final class CalibratedJobTests: XCTestCase {
         XCTAssertGreaterThan(types.count, 1, "\(types)")
     }
 
+    /// SmolLM2's 576-wide rows take no k-quant: gguf-auto is refused at plan time, naming the tensor, not trapped on.
+    func testGGMLCandidatesThatDoNotTileARowAreRefusedByTensor() throws {
+        let source = try ModelSources.open(TestPaths.sharedModels + "/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")
+        XCTAssertThrowsError(try JobPlan(source: source, profile: TestModels.profile("gguf-auto"))) { error in
+            XCTAssertTrue("\(error)".contains("needs rows of whole 256-weight blocks; it has 576 columns"), "\(error)")
+            XCTAssertTrue("\(error)".contains("model.layers.0."), "\(error)")
+        }
+    }
+
     func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {
         let (_, text) = try calibrated()
         let small = CalibrationText(file: text.file, maxTokens: 4096)   // 8 sequences of 512, one shard
