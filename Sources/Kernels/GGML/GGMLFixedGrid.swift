@@ -17,6 +17,18 @@ public extension GGMLType {
     var fixedGrid: (any GGMLFixedGridCodec.Type)? { codec as? any GGMLFixedGridCodec.Type }
 }
 
+/// A 32-weight block whose one f16 scale d sits at offset 0, with no offset (Q4_0, Q5_0, Q8_0, IQ4_NL): one
+/// sub-block, a = d, b = 0; each format gives its levels and how its codes are packed.
+protocol GGMLScaledBlockGrid: GGMLFixedGridCodec {}
+
+extension GGMLScaledBlockGrid {
+    public static var gridSubBlockSize: Int { 32 }
+
+    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
+        a[0] = GGMLF16.load(block); b[0] = 0
+    }
+}
+
 extension KQuantGrid {
     public static var gridSubBlockSize: Int { subBlockSize }
     public static var gridLevels: [Float] { codeRange.map(Float.init) }

@@ -137,11 +137,7 @@ public enum GGMLIQ4_NL: GGMLBlockCodec {
     }
 }
 
-extension GGMLIQ4_NL: GGMLFixedGridCodec {
-    public static let gridSubBlockSize = 32
+extension GGMLIQ4_NL: GGMLScaledBlockGrid {
     public static let gridLevels: [Float] = levelValues.map(Float.init)
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
-        a[0] = GGMLF16.load(block); b[0] = 0
-    }
     public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { GGMLNibblePairs.store(codes, block + 2) }
 }

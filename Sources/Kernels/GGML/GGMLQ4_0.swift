@@ -58,11 +58,7 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
     }
 }
 
-extension GGMLQ4_0: GGMLFixedGridCodec {
-    public static let gridSubBlockSize = 32
+extension GGMLQ4_0: GGMLScaledBlockGrid {
     public static let gridLevels: [Float] = (-8...7).map(Float.init)
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
-        a[0] = GGMLF16.load(block); b[0] = 0
-    }
     public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) { GGMLNibblePairs.store(codes, block + 2) }
 }

@@ -66,12 +66,8 @@ public enum GGMLQ5_0: GGMLBlockCodec, GGMLLegacyReference {
     }
 }
 
-extension GGMLQ5_0: GGMLFixedGridCodec {
-    public static let gridSubBlockSize = 32
+extension GGMLQ5_0: GGMLScaledBlockGrid {
     public static let gridLevels: [Float] = (-16...15).map(Float.init)
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
-        a[0] = GGMLF16.load(block); b[0] = 0
-    }
     public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
         store(d: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)), codes: codes, into: block)
     }

@@ -45,12 +45,8 @@ public enum GGMLQ8_0: GGMLBlockCodec {
     }
 }
 
-extension GGMLQ8_0: GGMLFixedGridCodec {
-    public static let gridSubBlockSize = 32
+extension GGMLQ8_0: GGMLScaledBlockGrid {
     public static let gridLevels: [Float] = (-128...127).map(Float.init)
-    public static func gridMaps(_ block: UnsafeRawPointer, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
-        a[0] = GGMLF16.load(block); b[0] = 0
-    }
     public static func setGridCodes(_ block: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>) {
         for j in 0..<32 { block.storeBytes(of: codes[j] ^ 0x80, toByteOffset: 2 + j, as: UInt8.self) }
     }
