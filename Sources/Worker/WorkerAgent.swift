@@ -248,8 +248,7 @@ public final class WorkerAgent: @unchecked Sendable {
                 // A reply from an earlier session is dropped: that coordinator session requeued the task.
                 if welcomed && reply.count == 2 && reply[0] == sessionTag {
                     if mode == .stream, let staging = inbox?.root {
-                        try streamOutputs(reply[1], from: staging, into: &outbox)
-                        if let task = Self.answeredTask(reply[1]) {
+                        if let task = try streamOutputs(reply[1], from: staging, into: &outbox) {
                             for name in inputs.answered(task) { try? FileManager.default.removeItem(atPath: staging + "/" + name) }
                         }
                     } else {
@@ -272,28 +271,28 @@ public final class WorkerAgent: @unchecked Sendable {
         }
     }
 
-    /// The task a thread's reply answers, result or failure.
-    private static func answeredTask(_ reply: [UInt8]) -> String? {
-        switch (try? EnvelopeCodec.decode(reply))?.body {
-        case .taskResult(let r): r.taskID
-        case .taskFailed(let f): f.taskID
-        default: nil
-        }
-    }
-
     /// Stream mode: the result's output files go first, as Chunks, then the result itself (marked streamed).
-    private func streamOutputs(_ reply: [UInt8], from staging: String, into outbox: inout StreamOutbox) throws {
-        guard var envelope = try? EnvelopeCodec.decode(reply), case .taskResult(var r) = envelope.body else {
+    /// Returns the task the reply answers (a result or a failure): the inputs streamed for it are no longer read.
+    private func streamOutputs(_ reply: [UInt8], from staging: String, into outbox: inout StreamOutbox) throws -> String? {
+        let envelope = try? EnvelopeCodec.decode(reply)
+        switch envelope?.body {
+        case .taskResult(var r):
+            for i in r.outputs.indices {
+                outbox.enqueue(.file(taskID: r.taskID, attempt: r.attempt, name: r.outputs[i].name,
+                                     path: staging + "/" + r.outputs[i].name, removeAfter: true))
+                r.outputs[i].streamed = true
+            }
+            var streamed = envelope!
+            streamed.body = .taskResult(r)
+            outbox.enqueue(.message(try EnvelopeCodec.encode(streamed)))
+            return r.taskID
+        case .taskFailed(let f):
             outbox.enqueue(.message(reply))
-            return
+            return f.taskID
+        default:
+            outbox.enqueue(.message(reply))
+            return nil
         }
-        for i in r.outputs.indices {
-            outbox.enqueue(.file(taskID: r.taskID, attempt: r.attempt, name: r.outputs[i].name,
-                                 path: staging + "/" + r.outputs[i].name, removeAfter: true))
-            r.outputs[i].streamed = true
-        }
-        envelope.body = .taskResult(r)
-        outbox.enqueue(.message(try EnvelopeCodec.encode(envelope)))
     }
 
     /// Opens the source the Welcome names (once per source) and points the task threads at it and at the staging
