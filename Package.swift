@@ -25,9 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // System libraries: OpenBLAS (BLAS + LAPACK through LAPACKE) and libzmq.
+        // System libraries: OpenBLAS (BLAS + LAPACK through LAPACKE), libzmq, and glibc's malloc tuning.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // The numeric kernels: ggml block formats, group quantizers and their scale searches, rotations. No I/O.
         // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps on
@@ -84,7 +85,7 @@ let package = Package(
         // The command-line surface, shared by the three executables.
         .target(
             name: "Commands",
-            dependencies: ["Engine", "Pipeline", "Coordinator", "Worker", "Runtime", "Validation", "UQCITProtocol",
+            dependencies: ["Engine", "Pipeline", "Coordinator", "Worker", "Runtime", "Validation", "UQCITProtocol", "CMalloc",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams")],
             path: "Sources/Commands"),
 

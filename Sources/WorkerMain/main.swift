@@ -1,3 +1,4 @@
 import Commands
 
+ProcessMemory.reuseFreedBlocks()
 WorkerCommand.main()
