@@ -19,8 +19,15 @@ public struct Assembler {
         var write: (AtomicFileWriter) throws -> Void
     }
 
-    /// Writes the folder and returns a report per tensor in it.
-    public func assemble(folder: String, results: TaskResults) throws -> [TensorReport] {
+    /// What a folder's assembly wrote: a report per tensor, and its files (relative to the package root, sorted by
+    /// name) with the sizes and digests taken as they were written, so the journal needs no second read.
+    public struct AssembledFolder {
+        public var reports: [TensorReport]
+        public var files: [TaskOutputFile]
+    }
+
+    /// Writes the folder.
+    public func assemble(folder: String, results: TaskResults) throws -> AssembledFolder {
         // An auto job's policies were chosen mid-job: lay the tensors out as they were quantized.
         if let overrides = results.overrides, plan.profile.overrides == nil {
             return try Assembler(plan: plan.applying(overrides), source: source, stagingFolder: stagingFolder, packageFolder: packageFolder)
@@ -75,6 +82,7 @@ public struct Assembler {
         let metaJSON = String(decoding: try PackageJSON.encode(meta, compact: true), as: UTF8.self)
         let header = SafetensorsWriter.header(entries: pieces.map(\.entry), metadata: [WeightsQuantMetadata.headerKey: metaJSON])
         let w = try AtomicFileWriter(path: dir + "/weights.quant")
+        let weightsDigest: String
         do {
             try w.write(header)
             for p in pieces {
@@ -84,12 +92,15 @@ public struct Assembler {
                     throw PackageError.invalid(path: dir + "/weights.quant", reason: "array \(p.entry.name) wrote \(w.bytesWritten - before) bytes, expected \(p.entry.byteCount)")
                 }
             }
-            try w.commit()
+            weightsDigest = try w.commit()
         } catch { w.abandon(); throw error }
-        try AtomicFileWriter.write(PackageJSON.encode(rotations), to: dir + "/rotation.json")
-        try AtomicFileWriter.write(PackageJSON.encode(precision), to: dir + "/precision_map.json")
-        try AtomicFileWriter.write(PackageJSON.encode(clusters), to: dir + "/ghz_clusters.json")
-        return reports
+        var files = [TaskOutputFile(name: "weights.quant", size: w.bytesWritten, sha256: weightsDigest)]
+        for (name, bytes) in [("rotation.json", try PackageJSON.encode(rotations)), ("precision_map.json", try PackageJSON.encode(precision)),
+                              ("ghz_clusters.json", try PackageJSON.encode(clusters))] {
+            files.append(TaskOutputFile(name: name, size: bytes.count, sha256: try AtomicFileWriter.write(bytes, to: dir + "/" + name)))
+        }
+        files = files.map { TaskOutputFile(name: "layers/" + folder + "/" + $0.name, size: $0.size, sha256: $0.sha256) }
+        return AssembledFolder(reports: reports, files: files.sorted { $0.name < $1.name })
     }
 
     /// The arrays of a quantized tensor: each tile part concatenated over the tiles, then the high-column

@@ -101,8 +101,9 @@ public enum CompressionJob {
             if let done = resume.assembledFolders[folder] {
                 reports[folder] = done
             } else {
-                reports[folder] = try assembler.assemble(folder: folder, results: results)
-                try journal.append(.folder(name: folder, files: try packageFiles(folder, root: o.out), reports: reports[folder]!))
+                let assembled = try assembler.assemble(folder: folder, results: results)
+                reports[folder] = assembled.reports
+                try journal.append(.folder(name: folder, files: assembled.files, reports: assembled.reports))
             }
             progress.foldersDone = reports.count
             // The folder's tiles are in its package files now; a resume verifies those instead.
@@ -129,16 +130,6 @@ public enum CompressionJob {
 
     static func absolute(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.path
-    }
-
-    /// The files of an assembled folder, relative to the package root, with sizes and digests.
-    static func packageFiles(_ folder: String, root: String) throws -> [TaskOutputFile] {
-        let dir = "layers/" + folder
-        return try FileManager.default.contentsOfDirectory(atPath: root + "/" + dir).sorted().map { name in
-            let rel = dir + "/" + name
-            let size = try FileManager.default.attributesOfItem(atPath: root + "/" + rel)[.size] as? Int ?? 0
-            return TaskOutputFile(name: rel, size: size, sha256: try Digest.sha256Hex(file: root + "/" + rel))
-        }
     }
 
     static func finish(_ o: JobOptions, source: ModelSource, plan: JobPlan, reports: [TensorReport], out: OutputFolder) throws -> PackageMetadata {

@@ -53,17 +53,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         let n = count * cols
         let raw = try file.read(offset: header.dataStart + t.begin + start * cols * t.dtype.byteSize, count: n * t.dtype.byteSize)
         raw.withUnsafeBytes { raw in
+            // The same little-endian widenings as GGUF's F32, BF16 and F16 tensors, a whole range at once.
+            guard let bytes = raw.baseAddress, let y = out.baseAddress else { return }
             switch t.dtype {
-            case .f32:
-                for i in 0..<n { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-            case .bf16:
-                for i in 0..<n { out[i] = HalfPrecision.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
-            case .f16:
-                for i in 0..<n { out[i] = HalfPrecision.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+            case .f32: GGMLType.f32.dequantizeRow(bytes, columns: n, into: y)
+            case .bf16: GGMLType.bf16.dequantizeRow(bytes, columns: n, into: y)
+            case .f16: GGMLType.f16.dequantizeRow(bytes, columns: n, into: y)
             default: break
             }
         }
-        for i in 0..<n where !out[i].isFinite {
+        if let i = NonFinite.firstIndex(UnsafeBufferPointer(rebasing: out[0..<n])) {
             throw .nonFinite(file: path, tensor: t.name, row: start + i / max(cols, 1), column: i % max(cols, 1))
         }
     }

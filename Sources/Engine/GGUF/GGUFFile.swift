@@ -154,7 +154,7 @@ public final class GGUFFile: @unchecked Sendable {
         raw.withUnsafeBytes { raw in
             for r in 0..<count { t.type.dequantizeRow(raw.baseAddress! + r * t.rowBytes, columns: cols, into: out.baseAddress! + r * cols) }
         }
-        for i in 0..<n where !out[i].isFinite {
+        if let i = NonFinite.firstIndex(UnsafeBufferPointer(rebasing: out[0..<n])) {
             throw .nonFinite(file: path, tensor: t.name, row: start + i / max(cols, 1), column: i % max(cols, 1))
         }
     }
