@@ -101,12 +101,14 @@ enum KQuantSearch {
     static func blockError<T: GGMLBlockCodec>(_ type: T.Type, _ block: UnsafeRawPointer, _ x: UnsafePointer<Float>,
                                               _ w: UnsafePointer<Float>, scratch y: UnsafeMutablePointer<Float>) -> Double {
         T.dequantize(block, into: y)
-        var e: Double = 0
-        for i in 0..<256 {
-            let r = Double(y[i]) - Double(x[i])
-            e += Double(w[i]) * r * r
+        var e = SIMD8<Double>()
+        let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(w), yr = UnsafeRawPointer(y)
+        for i in stride(from: 0, to: 256, by: 8) {
+            let r = SIMD8<Double>(yr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+                - SIMD8<Double>(xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            e += SIMD8<Double>(wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)) * r * r
         }
-        return e
+        return e.sum()
     }
 
     /// Weighted squared error of one sub-block under y = a * q - b with the nearest codes in lo...hi; writes the
@@ -145,11 +147,7 @@ enum KQuantSearch {
         if d == 0 { return }
         var best = subBlockError(x, w, n: n, a: d * scale, b: dmin * min, lo: lo, hi: hi, codes: codes)
         for _ in 0..<2 {
-            var sw: Float = 0, sq: Float = 0, sqq: Float = 0, sx: Float = 0, sqx: Float = 0
-            for i in 0..<n {
-                let wq = w[i] * codes[i]
-                sw += w[i]; sq += wq; sqq += wq * codes[i]; sx += w[i] * x[i]; sqx += wq * x[i]
-            }
+            let (sw, sq, sqq, sx, sqx) = fitSums(x, w, codes, n: n)
             // y = sigma * q - mu; mu = 0 where the type has no mins or the fit wants a negative one.
             var sigma: Float, mu: Float = 0
             let det = sq * sq - sqq * sw
@@ -180,6 +178,24 @@ enum KQuantSearch {
         }
     }
 
+    /// Σw, Σwq, Σwq², Σwx and Σwqx over one sub-block (n a multiple of 8), in SIMD lanes.
+    @inline(__always)
+    static func fitSums(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ codes: UnsafePointer<Float>,
+                        n: Int) -> (Float, Float, Float, Float, Float) {
+        var sw = SIMD8<Float>(), sq = sw, sqq = sw, sx = sw, sqx = sw
+        let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(w), qr = UnsafeRawPointer(codes)
+        var i = 0
+        while i < n {
+            let xv = xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let wv = wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let qv = qr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let wq = wv * qv
+            sw += wv; sq += wq; sqq += wq * qv; sx += wv * xv; sqx += wq * xv
+            i += 8
+        }
+        return (sw.sum(), sq.sum(), sqq.sum(), sx.sum(), sqx.sum())
+    }
+
     /// Re-fits d and dmin by weighted least squares with the sub-block scales, mins and codes fixed, and keeps
     /// the f16 pair bracketing the fit that has the lowest error with re-chosen codes, if it beats the current.
     static func superBlockStep(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, values v: inout KQuantBlockValues,
@@ -189,11 +205,7 @@ enum KQuantSearch {
         var suu: Float = 0, sum: Float = 0, smm: Float = 0, sux: Float = 0, smx: Float = 0
         for j in 0..<count {
             let s = v.scales[j], m = v.mins[j]
-            var tuu: Float = 0, tu: Float = 0, tw: Float = 0, tux: Float = 0, tx: Float = 0
-            for i in (n * j)..<(n * j + n) {
-                let wq = w[i] * v.codes[i]
-                tuu += wq * v.codes[i]; tu += wq; tw += w[i]; tux += wq * x[i]; tx += w[i] * x[i]
-            }
+            let (tw, tu, tuu, tx, tux) = fitSums(x + n * j, w + n * j, v.codes + n * j, n: n)
             suu += s * s * tuu; sum += s * m * tu; smm += m * m * tw; sux += s * tux; smx += m * tx
         }
         var d: Float, dmin: Float = v.dmin
