@@ -3,13 +3,16 @@
 # SmolLM2-135M-Instruct's Q4_1 GGUF requantized to each mix with one thread (llama-quantize ... 1) and with one
 # embedded worker (coordinator start --workers 1, then uqcit export --format gguf). CPU seconds (user + system)
 # from /usr/bin/time, since this machine's wall clock is shared. "ours, llama.cpp's codes" is the same job with
-# `ggml_codes: reference`: our pipeline around llama.cpp's own quantizer. Needs scripts/llama-cpp.sh and swift build.
+# `ggml_codes: reference`: our pipeline around llama.cpp's own quantizer. Needs scripts/llama-cpp.sh and a build.
 # Usage: benchmarks/gguf_throughput.sh [MIX ...]   (default: Q4_0 Q4_K_M)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=${SRC:-$ROOT/../shared/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf}
 BIN=$ROOT/out/peers/bin
-SWIFT_BIN=${SWIFT_BIN:-$ROOT/.build/debug}
+# llama-quantize is built Release by scripts/llama-cpp.sh; ours should be too (`swift build -c release`: whole-module
+# optimisation inlines across files, which the debug build does not), else the debug build is used.
+DEFAULT_BIN=$ROOT/.build/release; [[ -x $DEFAULT_BIN/coordinator && -x $DEFAULT_BIN/uqcit ]] || DEFAULT_BIN=$ROOT/.build/debug
+SWIFT_BIN=${SWIFT_BIN:-$DEFAULT_BIN}
 WORK=$ROOT/out/bench/throughput
 mkdir -p "$WORK"
 MIXES=("$@"); [[ ${#MIXES[@]} -gt 0 ]] || MIXES=(Q4_0 Q4_K_M)
