@@ -52,9 +52,10 @@ public struct JobPlan: Codable, Sendable {
                 return layers.contains(n)
             }
         }
-        // A ggml candidate must tile every row it may be given into whole blocks (576-wide rows take no k-quant).
+        // A ggml candidate whose blocks do not tile a tensor's rows is offered as llama-quantize's fall-back for them
+        // (candidates(for:)); a row that not even a 32-weight block tiles is refused by tensor.
         for a in list where a.isQuantized {
-            for p in profile.candidates ?? [] {
+            for p in Self.candidates(profile.candidates ?? [], columns: a.tensor.entry.columns) {
                 if let type = p.ggml, type.rowBytes(columns: a.tensor.entry.columns) == nil {
                     throw JobError.invalid("tensor '\(a.name)': candidate \(p.pattern) needs rows of whole \(type.blockElements)-weight blocks; it has \(a.tensor.entry.columns) columns")
                 }
@@ -124,8 +125,31 @@ public struct JobPlan: Codable, Sendable {
 
     /// `hessian`: a calibrated auto job's H for the tensor's block (candidates scored by output error through it).
     public func measureSpec(_ i: Int, hessian: HessianInput? = nil) -> MeasureSpec {
-        MeasureSpec(tensor: assignments[i].tensor, candidates: profile.candidates ?? [], rotation: profile.rotation.enabled,
+        MeasureSpec(tensor: assignments[i].tensor, candidates: candidates(for: i), rotation: profile.rotation.enabled,
                     sampleRows: profile.rotation.sampleRows, hessian: hessian)
+    }
+
+    /// The profile's candidates as tensor `i` can take them (an auto profile's menu for it).
+    public func candidates(for i: Int) -> [LevelPolicy] {
+        Self.candidates(profile.candidates ?? [], columns: assignments[i].tensor.entry.columns)
+    }
+
+    /// A ggml candidate whose blocks do not tile `columns` becomes the type llama-quantize falls back to for such
+    /// rows (Q2_K and Q3_K to Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0: SmolLM2's 576-wide rows), each type
+    /// offered once; the others are kept as they are.
+    static func candidates(_ profileCandidates: [LevelPolicy], columns: Int) -> [LevelPolicy] {
+        var menu: [LevelPolicy] = []
+        for p in profileCandidates {
+            var c = p
+            if let type = p.ggml, type.rowBytes(columns: columns) == nil {
+                let fallback = GGUFMixSelection.fallback(type, rowLength: columns)
+                if fallback.isQuantized {
+                    c = .ggml(fallback, codes: p.ggmlCodes)
+                }
+            }
+            if !menu.contains(c) { menu.append(c) }
+        }
+        return menu
     }
 
     /// The plan with the allocation's per-tensor policies in place (and recorded in its profile, added to any

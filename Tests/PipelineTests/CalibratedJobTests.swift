@@ -126,12 +126,18 @@ final class CalibratedJobTests: XCTestCase {
     }
 
     /// SmolLM2's 576-wide rows take no k-quant: gguf-auto is refused at plan time, naming the tensor, not trapped on.
-    func testGGMLCandidatesThatDoNotTileARowAreRefusedByTensor() throws {
+    func testGGMLCandidatesThatDoNotTileARowTakeLlamaQuantizesFallBacks() throws {
         let source = try ModelSources.open(TestPaths.sharedModels + "/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")
-        XCTAssertThrowsError(try JobPlan(source: source, profile: TestModels.profile("gguf-auto"))) { error in
-            XCTAssertTrue("\(error)".contains("needs rows of whole 256-weight blocks; it has 576 columns"), "\(error)")
-            XCTAssertTrue("\(error)".contains("model.layers.0."), "\(error)")
-        }
+        let plan = try JobPlan(source: source, profile: TestModels.profile("gguf-auto"))
+        let menu = { (name: String) in plan.candidates(for: plan.assignments.firstIndex { $0.name == name }!).map { $0.ggml! } }
+        // 576 columns: no k-quant tiles them, so each takes the 32-weight type llama-quantize falls back to, once.
+        XCTAssertEqual(menu("model.layers.0.self_attn.q_proj.weight"), [.q4_0, .q5_0, .q5_1, .q8_0])
+        // 1536 columns: whole 256-weight blocks, the profile's own candidates.
+        XCTAssertEqual(menu("model.layers.0.mlp.down_proj.weight"), [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0])
+        XCTAssertEqual(plan.measureSpec(plan.assignments.firstIndex { $0.name == "model.layers.0.self_attn.q_proj.weight" }!).candidates.count, 4)
+        // A row not even 32-weight blocks tile is refused by tensor.
+        XCTAssertEqual(JobPlan.candidates([.ggml(.q4_K)], columns: 40), [.ggml(.q4_K)])
+        XCTAssertEqual(JobPlan.candidates([.ggml(.q4_K), .ggml(.q6_K)], columns: 96), [.ggml(.q5_0), .ggml(.q8_0)])
     }
 
     func testGGUFProfileWithCalibrationRoundsByGPTQInItsGrid() throws {

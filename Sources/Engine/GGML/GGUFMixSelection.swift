@@ -1,7 +1,7 @@
 /// One pass of llama-quantize's per-tensor type choice over a model (see `GGUFMix` for the llama.cpp version read).
 /// Stateful because llama.cpp's is: the attn_v and ffn_down rules count how many such tensors came before, so
 /// tensors must be fed in `visitOrder`.
-struct GGUFMixSelection {
+public struct GGUFMixSelection {
     /// llama.cpp's broad tensor roles (`tensor_category`), found by name.
     enum Category {
         case output, tokenEmbedding, attentionQKV, attentionKVB, attentionV, attentionK, attentionQ, attentionOutput
@@ -189,7 +189,7 @@ struct GGUFMixSelection {
 
     /// `tensor_type_fallback`: a row length that is not a whole number of the chosen type's blocks moves to a
     /// 32-weight-block type of similar size, and to F16 when even that does not fit.
-    static func fallback(_ type: GGMLType, rowLength: Int) -> GGMLType {
+    public static func fallback(_ type: GGMLType, rowLength: Int) -> GGMLType {
         guard rowLength % type.blockElements != 0 else { return type }
         let smallerBlock: GGMLType = switch type {
         case .iq4_xs: .iq4_nl
