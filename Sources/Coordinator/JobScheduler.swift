@@ -83,8 +83,12 @@ public final class JobScheduler: @unchecked Sendable {
         for f in plan.folders { folderRemaining[f] = 0 }
         for (i, a) in plan.assignments.enumerated() where a.isQuantized {
             folderRemaining[a.folder, default: 0] += 1
-            // A calibrated auto job measures a block's linears once the block's H are in (LayerPipeline).
-            if plan.calibration != nil && plan.needsAllocation { continue }
+            // A calibrated auto job measures a block's linears once the block's H are in (LayerPipeline); a tensor
+            // with a fixed type outside the blocks is analysed at once, data-free, as in a calibrated GGUF mix.
+            if plan.calibration != nil && plan.needsAllocation {
+                if plan.hasFixedGGMLType(i) && plan.calibration?.linear(i) == nil { enqueue(.analyzeTask(i, plan.analyzeSpec(i))) }
+                continue
+            }
             enqueue(plan.needsAllocation ? .measureTask(i, plan.measureSpec(i)) : .analyzeTask(i, plan.analyzeSpec(i)))
         }
         if let calibration = plan.calibration {

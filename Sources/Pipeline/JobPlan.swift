@@ -55,7 +55,7 @@ public struct JobPlan: Codable, Sendable {
         // A ggml candidate whose blocks do not tile a tensor's rows is offered as llama-quantize's fall-back for them
         // (candidates(for:)); a row that not even a 32-weight block tiles is refused by tensor.
         for a in list where a.isQuantized {
-            for p in Self.candidates(profile.candidates ?? [], columns: a.tensor.entry.columns) {
+            for p in Self.candidates(profile.candidates ?? [], columns: a.tensor.entry.columns) where !(profile.keepSource.contains(a.role) && profile.keepSourceGGML != nil) {
                 if let type = p.ggml, type.rowBytes(columns: a.tensor.entry.columns) == nil {
                     throw JobError.invalid("tensor '\(a.name)': candidate \(p.pattern) needs rows of whole \(type.blockElements)-weight blocks; it has \(a.tensor.entry.columns) columns")
                 }
@@ -88,7 +88,8 @@ public struct JobPlan: Codable, Sendable {
             }
             let calibration = try CalibrationPlan(settings: settings, tokens: text.tokens, source: source, assignments: list, file: text.file,
                                                   candidates: profile.overrides == nil ? profile.candidates : nil)
-            if profile.candidates != nil, let outside = list.indices.first(where: { list[$0].isQuantized && calibration.linear($0) == nil }) {
+            let fixed = { (i: Int) in profile.keepSourceGGML != nil && profile.keepSource.contains(list[i].role) }
+            if profile.candidates != nil, let outside = list.indices.first(where: { list[$0].isQuantized && calibration.linear($0) == nil && !fixed($0) }) {
                 throw JobError.invalid("tensor '\(list[outside].name)': a calibrated auto profile chooses formats for the block linears only; keep the others at source precision")
             }
             self.calibration = calibration
@@ -111,7 +112,8 @@ public struct JobPlan: Codable, Sendable {
     public var taskCount: Int {
         assignments.indices.reduce(calibration?.layerPassCount ?? 0) { n, i in
             guard let p = assignments[i].policy else { return n }
-            return n + 1 + tileCount(i) + (p.compensationRank > 0 ? 1 : 0) + (needsAllocation ? 1 : 0)
+            let measured = needsAllocation && !(calibration != nil && hasFixedGGMLType(i))
+            return n + 1 + tileCount(i) + (p.compensationRank > 0 ? 1 : 0) + (measured ? 1 : 0)
         }
     }
 
@@ -129,9 +131,16 @@ public struct JobPlan: Codable, Sendable {
                     sampleRows: profile.rotation.sampleRows, hessian: hessian)
     }
 
-    /// The profile's candidates as tensor `i` can take them (an auto profile's menu for it).
+    /// The profile's candidates as tensor `i` can take them (an auto profile's menu for it); a tensor of a
+    /// keep_source role under keep_source_ggml has its fixed type as its only one.
     public func candidates(for i: Int) -> [LevelPolicy] {
-        Self.candidates(profile.candidates ?? [], columns: assignments[i].tensor.entry.columns)
+        if hasFixedGGMLType(i), let fixed = assignments[i].policy { return [fixed] }
+        return Self.candidates(profile.candidates ?? [], columns: assignments[i].tensor.entry.columns)
+    }
+
+    /// Tensor `i` is stored in the profile's keep_source_ggml type, outside the choice of types.
+    public func hasFixedGGMLType(_ i: Int) -> Bool {
+        profile.keepSourceGGML != nil && profile.keepSource.contains(assignments[i].role) && assignments[i].isQuantized
     }
 
     /// A ggml candidate whose blocks do not tile `columns` becomes the type llama-quantize falls back to for such

@@ -105,12 +105,17 @@ final class CalibratedJobTests: XCTestCase {
         let out = folder + "/gguf-auto"
         let s = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: profile, workers: 2, progress: false,
                                                   allocation: AutoProfile.blockAllocation(targetBitsPerWeight: 3.5), calibration: text))
-        XCTAssertLessThanOrEqual(s.metadata.measured.bitsPerWeightQuantizedTensors, 3.5)
         XCTAssertGreaterThan(s.metadata.measured.bitsPerWeightQuantizedTensors, 3.2, "the budget is spent")
         _ = try GGUFExporter.export(try PackageReader(path: out), to: folder + "/auto.gguf")
-        let types = Set(try GGUFFile(path: folder + "/auto.gguf").tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }.map(\.type))
+        let file = try GGUFFile(path: folder + "/auto.gguf")
+        let linears = file.tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }
+        let types = Set(linears.map(\.type))
         XCTAssertGreaterThan(types.count, 1, "\(types)")
         XCTAssertTrue(types.isSubset(of: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0]), "\(types)")
+        // The budget is the block linears' (their arrays are the GGUF's bytes); embeddings and head are Q6_K beside it.
+        let bits = Double(linears.reduce(0) { $0 + $1.byteCount } * 8) / Double(linears.reduce(0) { $0 + $1.rows * $1.columns })
+        XCTAssertLessThanOrEqual(bits, 3.5)
+        XCTAssertEqual(file.tensors.first { $0.name == "token_embd.weight" }?.type, .q6_K)
     }
 
     /// gguf-auto without calibration text: the whole-model allocation from weight error, over the same ggml
@@ -121,11 +126,13 @@ final class CalibratedJobTests: XCTestCase {
                                                   progress: false, allocation: AutoProfile.allocation(targetBitsPerWeight: 4.5)))
         XCTAssertLessThanOrEqual(s.metadata.measured.bitsPerWeightLayersFolder, 4.5)
         _ = try GGUFExporter.export(try PackageReader(path: out), to: folder + "/data-free-auto.gguf")
-        let types = Set(try GGUFFile(path: folder + "/data-free-auto.gguf").tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }.map(\.type))
+        let file = try GGUFFile(path: folder + "/data-free-auto.gguf")
+        let types = Set(file.tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }.map(\.type))
         XCTAssertGreaterThan(types.count, 1, "\(types)")
+        XCTAssertEqual(file.tensors.first { $0.name == "token_embd.weight" }?.type, .q6_K, "embeddings in the profile's fixed type")
     }
 
-    /// SmolLM2's 576-wide rows take no k-quant: gguf-auto is refused at plan time, naming the tensor, not trapped on.
+    /// SmolLM2's 576-wide rows take no k-quant: gguf-auto offers llama-quantize's 32-weight fall-backs instead.
     func testGGMLCandidatesThatDoNotTileARowTakeLlamaQuantizesFallBacks() throws {
         let source = try ModelSources.open(TestPaths.sharedModels + "/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")
         let plan = try JobPlan(source: source, profile: TestModels.profile("gguf-auto"))
@@ -135,6 +142,8 @@ final class CalibratedJobTests: XCTestCase {
         // 1536 columns: whole 256-weight blocks, the profile's own candidates.
         XCTAssertEqual(menu("model.layers.0.mlp.down_proj.weight"), [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0])
         XCTAssertEqual(plan.measureSpec(plan.assignments.firstIndex { $0.name == "model.layers.0.self_attn.q_proj.weight" }!).candidates.count, 4)
+        // The tied embedding keeps the profile's fixed Q6_K, which falls back to Q8_0 here, and is not chosen for.
+        XCTAssertEqual(menu("model.embed_tokens.weight"), [.q8_0])
         // A row not even 32-weight blocks tile is refused by tensor.
         XCTAssertEqual(JobPlan.candidates([.ggml(.q4_K)], columns: 40), [.ggml(.q4_K)])
         XCTAssertEqual(JobPlan.candidates([.ggml(.q4_K), .ggml(.q6_K)], columns: 96), [.ggml(.q5_0), .ggml(.q8_0)])

@@ -71,6 +71,10 @@ public struct LayerClassifier: Sendable {
         if let policy = profile.overrides?[name], t.entry.shape.count >= 2, t.entry.dtype.isSupportedFloat {
             return TensorAssignment(tensor: t, role: role, level: level, folder: folder, policy: policy)
         }
+        if level != 0, profile.keepSource.contains(role), let type = profile.keepSourceGGML, t.entry.shape.count >= 2 {
+            let fitted = GGUFMixSelection.fallback(type, rowLength: t.entry.columns)
+            return TensorAssignment(tensor: t, role: role, level: level, folder: folder, policy: fitted.isQuantized ? .ggml(fitted) : nil)
+        }
         let keep = level == 0 || profile.keepSource.contains(role)
         return TensorAssignment(tensor: t, role: role, level: level, folder: folder,
                                 policy: keep ? nil : profile.policy(level: level))

@@ -112,6 +112,9 @@ public struct Profile: Codable, Sendable, Equatable {
     public var clusters: ClusterSettings
     public var levels: [String: LevelPolicy]   // "1" ... "5"
     public var keepSource: [String]       // roles kept at source precision
+    /// Auto over ggml types (gguf-auto): the keep_source roles (embeddings, output head) are stored in this ggml
+    /// type instead, or in llama-quantize's fall-back for their rows, and left out of the choice of types.
+    public var keepSourceGGML: GGMLType?
     public var roles: [RoleRule]
     /// Per-tensor policies that replace the level's (the `auto` profile writes them from measured errors).
     public var overrides: [String: LevelPolicy]?
@@ -131,7 +134,8 @@ public struct Profile: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, description, granularity, rotation, clusters, levels, roles, overrides, candidates, calibration
         case ggufMix = "gguf_mix", ggmlCodes = "ggml_codes"
-        case tileElements = "tile_elements", keepSource = "keep_source", targetBitsPerWeight = "target_bits_per_weight"
+        case tileElements = "tile_elements", keepSource = "keep_source", keepSourceGGML = "keep_source_ggml"
+        case targetBitsPerWeight = "target_bits_per_weight"
     }
 
     public func policy(level: Int) -> LevelPolicy? { levels[String(level)] }
