@@ -55,7 +55,7 @@ public struct JobPlan: Codable, Sendable {
         // A ggml candidate whose blocks do not tile a tensor's rows is offered as llama-quantize's fall-back for them
         // (candidates(for:)); a row that not even a 32-weight block tiles is refused by tensor.
         for a in list where a.isQuantized {
-            for p in Self.candidates(profile.candidates ?? [], columns: a.tensor.entry.columns) where !(profile.keepSource.contains(a.role) && profile.keepSourceGGML != nil) {
+            for p in Self.candidates(profile.candidates ?? [], columns: a.tensor.entry.columns) where !Self.keepsFixedGGMLType(profile, role: a.role) {
                 if let type = p.ggml, type.rowBytes(columns: a.tensor.entry.columns) == nil {
                     throw JobError.invalid("tensor '\(a.name)': candidate \(p.pattern) needs rows of whole \(type.blockElements)-weight blocks; it has \(a.tensor.entry.columns) columns")
                 }
@@ -88,8 +88,9 @@ public struct JobPlan: Codable, Sendable {
             }
             let calibration = try CalibrationPlan(settings: settings, tokens: text.tokens, source: source, assignments: list, file: text.file,
                                                   candidates: profile.overrides == nil ? profile.candidates : nil)
-            let fixed = { (i: Int) in profile.keepSourceGGML != nil && profile.keepSource.contains(list[i].role) }
-            if profile.candidates != nil, let outside = list.indices.first(where: { list[$0].isQuantized && calibration.linear($0) == nil && !fixed($0) }) {
+            if profile.candidates != nil, let outside = list.indices.first(where: {
+                list[$0].isQuantized && calibration.linear($0) == nil && !Self.keepsFixedGGMLType(profile, role: list[$0].role)
+            }) {
                 throw JobError.invalid("tensor '\(list[outside].name)': a calibrated auto profile chooses formats for the block linears only; keep the others at source precision")
             }
             self.calibration = calibration
@@ -140,7 +141,11 @@ public struct JobPlan: Codable, Sendable {
 
     /// Tensor `i` is stored in the profile's keep_source_ggml type, outside the choice of types.
     public func hasFixedGGMLType(_ i: Int) -> Bool {
-        profile.keepSourceGGML != nil && profile.keepSource.contains(assignments[i].role) && assignments[i].isQuantized
+        Self.keepsFixedGGMLType(profile, role: assignments[i].role) && assignments[i].isQuantized
+    }
+
+    static func keepsFixedGGMLType(_ profile: Profile, role: String) -> Bool {
+        profile.keepSourceGGML != nil && profile.keepSource.contains(role)
     }
 
     /// A ggml candidate whose blocks do not tile `columns` becomes the type llama-quantize falls back to for such
