@@ -22,6 +22,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "Bits per weight for a profile with candidates (auto, gptq-auto, gguf-auto): over all parameters from the layers/ folder; with --calibration, over each block's linears from their arrays.") var targetBpw: Double?
     @Option(help: "Calibration text, read by the model's tokenizer, for a calibrated profile (gptq-*, gptq-auto, importance-*) or a GGUF profile (gguf-*: GPTQ inside the ggml grids); keep it disjoint from eval text.") var calibration: String?
     @Option(help: "Use at most this many tokens of the calibration text (default: the profile's sequences x sequence_length).") var calibrationTokens: Int?
+    @Option(help: "Text whose last 8 windows the sensitivity pass of a data-free auto profile scores (default: the model's eval.txt); keep it disjoint from eval text.") var sensitivityText: String?
     @Option(help: "Embedded workers, 0 for none (default: the core count).") var workers: Int?
     @Option(help: "Only these transformer layers, A..B.") var layers: String?
     @Option(help: "Serve remote workers on this endpoint, e.g. tcp://0.0.0.0:5555 (repeatable).") var bind: [String] = []
@@ -61,6 +62,9 @@ struct StartCommand: ParsableCommand {
             } else if !allow.isEmpty {
                 throw ValidationError("--allow needs --curve-key: worker keys are checked only on a CURVE coordinator")
             }
+            if sensitivityText != nil && (prof.candidates == nil || calibration != nil) {
+                throw ValidationError("--sensitivity-text applies to a data-free auto profile (candidates, no --calibration)")
+            }
             var allocation: BitAllocation?
             if prof.candidates != nil {
                 guard let target = targetBpw ?? prof.targetBitsPerWeight else {
@@ -71,7 +75,7 @@ struct StartCommand: ParsableCommand {
                 // With calibration text the candidates are scored by output error through each block's H on the
                 // workers, block by block; without it, by weight error and a sensitivity pass here.
                 allocation = calibration != nil ? AutoProfile.blockAllocation(targetBitsPerWeight: target, report: report)
-                    : try AutoAllocation.allocation(model: modelPath, profile: prof, targetBitsPerWeight: target, progress: report)
+                    : try AutoAllocation.allocation(model: modelPath, profile: prof, targetBitsPerWeight: target, calibration: sensitivityText, progress: report)
             } else if targetBpw != nil {
                 throw ValidationError("--target-bpw applies to a profile with candidates (auto), not to \(prof.name)")
             }

@@ -17,18 +17,18 @@ public enum Sensitivity {
     /// Per-tensor weights for BitAllocator (a_role * parameters), or nil when the runtime cannot run this model.
     public static func weights(model: String, profile: Profile, calibration: String?, windows: Int = 8,
                                progress: (String) -> Void = { _ in }) throws -> [String: Double]? {
-        var isFolder: ObjCBool = false
-        // Synthetic models have no weights to run, and a GGUF source has no folder the runtime reads.
-        guard !model.hasPrefix("synthetic:"), FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue else { return nil }
-        let checkpoint = try Checkpoint(folder: model)
-        guard ["llama", "mistral", "qwen2", "bert"].contains(checkpoint.modelType) else { return nil }
-        guard checkpoint.parameterCount <= maxParameters else {
-            progress("\(checkpoint.parameterCount) parameters: no sensitivity pass on the coordinator")
+        // Synthetic models have no weights to run; checkpoint folders and GGUF files are read by the runtime.
+        guard !model.hasPrefix("synthetic:") else { return nil }
+        let source = try ModelSources.open(model)
+        guard ["llama", "mistral", "qwen2", "bert"].contains(source.modelType) else { return nil }
+        let parameters = source.tensors.reduce(0) { $0 + $1.entry.elementCount }
+        guard parameters <= maxParameters else {
+            progress("\(parameters) parameters: no sensitivity pass on the coordinator")
             return nil
         }
-        let plan = try JobPlan(checkpoint: checkpoint, profile: profile)
+        let plan = try JobPlan(source: source, profile: profile)
         let probe = try QualityProbe(reference: model, eval: calibration, maxWindows: windows, calibration: true)
-        let original = try CheckpointWeights(folder: model)
+        let original = try ReferenceModel(path: model).weights
         let byRole = Dictionary(grouping: plan.assignments.filter { $0.tensor.entry.shape.count >= 2 && $0.level > 0 }, by: \.role)
         var out: [String: Double] = [:]
         for (role, tensors) in byRole.sorted(by: { $0.key < $1.key }) {

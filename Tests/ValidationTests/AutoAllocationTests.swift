@@ -4,6 +4,7 @@ import Foundation
 @testable import Validation
 @testable import Coordinator
 @testable import Engine
+import Pipeline
 
 /// The auto profile on the real tiny-llama, through the job's own MEASURE tasks: the package meets the budget
 /// counted from its bytes, and the same job gives the same bytes with one or two workers.
@@ -30,6 +31,21 @@ final class AutoAllocationTests: XCTestCase {
         let bits = { (p: LevelPolicy) in Double(p.high.bits) * p.highFraction + Double(p.low.bits) * (1 - p.highFraction) }
         let sorted = chosen.values.map(bits).sorted()
         XCTAssertGreaterThanOrEqual(bits(chosen["lm_head.weight"]!), sorted[sorted.count / 2])
+    }
+
+    /// A GGUF source gets the sensitivity pass too (the runtime reads its tensors as it reads a folder's), on the
+    /// text it is given: every tensor in the choice is weighted, and roles differ beyond their sizes.
+    func testSensitivityPassReadsAGGUFSource() throws {
+        let model = TestPaths.sharedModels + "/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf"
+        let profile = try ProfileLoader.load(TestPaths.profilePath("gguf-auto"))
+        let weights = try XCTUnwrap(Sensitivity.weights(model: model, profile: profile, calibration: TestPaths.sharedModels + "/smollm2-135m/eval.txt", windows: 1))
+        let plan = try JobPlan(source: try ModelSources.open(model), profile: profile)
+        let quantized = plan.assignments.filter(\.isQuantized)
+        for a in quantized where a.level > 0 {
+            XCTAssertGreaterThan(try XCTUnwrap(weights[a.name], a.name), 0, a.name)
+        }
+        let perWeight = { (name: String) in weights[name]! / Double(quantized.first { $0.name == name }!.tensor.entry.elementCount) }
+        XCTAssertNotEqual(perWeight("model.layers.0.self_attn.q_proj.weight"), perWeight("model.layers.0.mlp.down_proj.weight"), accuracy: 1e-12)
     }
 
     func testAutoWithoutATargetIsRefused() throws {
