@@ -26,9 +26,15 @@ public enum Sensitivity {
             progress("\(parameters) parameters: no sensitivity pass on the coordinator")
             return nil
         }
+        let reference = try ReferenceModel(path: model)
+        // A causal LM is scored on text: the one given, else its eval.txt; with neither, tensors are weighted by size.
+        if calibration == nil, source.modelType != "bert", !FileManager.default.fileExists(atPath: reference.defaultEval) {
+            progress("no text for the sensitivity pass (no --sensitivity-text, no \(reference.defaultEval))")
+            return nil
+        }
         let plan = try JobPlan(source: source, profile: profile)
         let probe = try QualityProbe(reference: model, eval: calibration, maxWindows: windows, calibration: true)
-        let original = try ReferenceModel(path: model).weights
+        let original = reference.weights
         let byRole = Dictionary(grouping: plan.assignments.filter { $0.tensor.entry.shape.count >= 2 && $0.level > 0 }, by: \.role)
         var out: [String: Double] = [:]
         for (role, tensors) in byRole.sorted(by: { $0.key < $1.key }) {

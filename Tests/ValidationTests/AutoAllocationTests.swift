@@ -46,6 +46,12 @@ final class AutoAllocationTests: XCTestCase {
         }
         let perWeight = { (name: String) in weights[name]! / Double(quantized.first { $0.name == name }!.tensor.entry.elementCount) }
         XCTAssertNotEqual(perWeight("model.layers.0.self_attn.q_proj.weight"), perWeight("model.layers.0.mlp.down_proj.weight"), accuracy: 1e-12)
+        // Without text and without an eval.txt beside the file there is nothing to score: weighted by size.
+        let bare = TestPaths.temporaryFolder("sensitivity")
+        defer { try? FileManager.default.removeItem(atPath: bare) }
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bare + "/model.gguf", withDestinationPath: model)
+        XCTAssertNil(try Sensitivity.weights(model: bare + "/model.gguf", profile: profile, calibration: nil, windows: 1))
     }
 
     func testAutoWithoutATargetIsRefused() throws {
