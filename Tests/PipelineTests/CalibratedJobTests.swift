@@ -111,7 +111,7 @@ final class CalibratedJobTests: XCTestCase {
         let linears = file.tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }
         let types = Set(linears.map(\.type))
         XCTAssertGreaterThan(types.count, 1, "\(types)")
-        XCTAssertTrue(types.isSubset(of: [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0]), "\(types)")
+        XCTAssertTrue(types.isSubset(of: [.q2_K, .q3_K, .iq4_xs, .q4_K, .q5_K, .q6_K, .q8_0]), "\(types)")
         // The budget is the block linears' (their arrays are the GGUF's bytes); embeddings and head are Q6_K beside it.
         let bits = Double(linears.reduce(0) { $0 + $1.byteCount } * 8) / Double(linears.reduce(0) { $0 + $1.rows * $1.columns })
         XCTAssertLessThanOrEqual(bits, 3.5)
@@ -138,10 +138,10 @@ final class CalibratedJobTests: XCTestCase {
         let plan = try JobPlan(source: source, profile: TestModels.profile("gguf-auto"))
         let menu = { (name: String) in plan.candidates(for: plan.assignments.firstIndex { $0.name == name }!).map { $0.ggml! } }
         // 576 columns: no k-quant tiles them, so each takes the 32-weight type llama-quantize falls back to, once.
-        XCTAssertEqual(menu("model.layers.0.self_attn.q_proj.weight"), [.q4_0, .q5_0, .q5_1, .q8_0])
+        XCTAssertEqual(menu("model.layers.0.self_attn.q_proj.weight"), [.q4_0, .iq4_nl, .q5_0, .q5_1, .q8_0])
         // 1536 columns: whole 256-weight blocks, the profile's own candidates.
-        XCTAssertEqual(menu("model.layers.0.mlp.down_proj.weight"), [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0])
-        XCTAssertEqual(plan.measureSpec(plan.assignments.firstIndex { $0.name == "model.layers.0.self_attn.q_proj.weight" }!).candidates.count, 4)
+        XCTAssertEqual(menu("model.layers.0.mlp.down_proj.weight"), [.q2_K, .q3_K, .iq4_xs, .q4_K, .q5_K, .q6_K, .q8_0])
+        XCTAssertEqual(plan.measureSpec(plan.assignments.firstIndex { $0.name == "model.layers.0.self_attn.q_proj.weight" }!).candidates.count, 5)
         // The tied embedding keeps the profile's fixed Q6_K, which falls back to Q8_0 here, and is not chosen for.
         XCTAssertEqual(menu("model.embed_tokens.weight"), [.q8_0])
         // A row not even 32-weight blocks tile is refused by tensor.
