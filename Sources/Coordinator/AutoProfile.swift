@@ -27,14 +27,10 @@ public enum AutoProfile {
                 return m
             }
             let loss = weights.map { sensitivity?[plan.assignments[$0].name] ?? Double(plan.assignments[$0].tensor.entry.elementCount) }
-            guard let choice = BitAllocator.allocate(menu, weights: loss, budgetBytes: budget) else {
-                let cheapest = menu.reduce(0) { $0 + ($1.map(\.bytes).min() ?? 0) } + fixedBytes + overhead
-                throw JobError.invalid(String(format: "a target of %.3f bits per weight is below what the cheapest candidates give (%.3f)",
-                                              target, Double(cheapest * 8) / Double(total)))
-            }
-            let bytes = choice.reduce(0) { $0 + $1.bytes } + fixedBytes + overhead
+            let (policies, bytes) = try choose(weights, menu: menu, loss: loss, budget: budget, fixedBytes: fixedBytes + overhead,
+                                               parameters: total, target: target, plan: plan)
             report(String(format: "auto: %d tensors allocated, planned %.3f bits per weight for a %.3f target", weights.count, Double(bytes * 8) / Double(total), target))
-            return Dictionary(uniqueKeysWithValues: zip(weights, choice).map { (plan.assignments[$0].name, menu[weights.firstIndex(of: $0)!][$1.candidate].policy) })
+            return policies
         }
     }
 
@@ -50,16 +46,26 @@ public enum AutoProfile {
             let parameters = tensors.reduce(0) { $0 + plan.assignments[$1].tensor.entry.elementCount }
             let budget = Int(target * Double(parameters) / 8)
             let loss = tensors.map { Double(plan.assignments[$0].tensor.entry.elementCount) }
-            guard let choice = BitAllocator.allocate(menu, weights: loss, budgetBytes: budget) else {
-                let cheapest = menu.reduce(0) { $0 + ($1.map(\.bytes).min() ?? 0) }
-                throw JobError.invalid(String(format: "a target of %.3f bits per weight is below what the cheapest candidates give (%.3f)",
-                                              target, Double(cheapest * 8) / Double(parameters)))
-            }
-            let bytes = choice.reduce(0) { $0 + $1.bytes }
+            let (policies, bytes) = try choose(tensors, menu: menu, loss: loss, budget: budget, fixedBytes: 0,
+                                               parameters: parameters, target: target, plan: plan)
             let folder = tensors.first.map { plan.assignments[$0].folder } ?? ""
             report(String(format: "auto: %@: %d tensors allocated, %.3f bits per weight for a %.3f target", folder, tensors.count,
                           Double(bytes * 8) / Double(max(parameters, 1)), target))
-            return Dictionary(uniqueKeysWithValues: zip(tensors, choice).map { (plan.assignments[$0].name, menu[tensors.firstIndex(of: $0)!][$1.candidate].policy) })
+            return policies
         }
+    }
+
+    /// BitAllocator's choice for `tensors` (their menus in the same order) within `budget` bytes of arrays: the
+    /// chosen policies by tensor name and the bytes they come to with `fixedBytes` added. A budget below the
+    /// cheapest choice is refused with the bits per weight over `parameters` that the cheapest would give.
+    static func choose(_ tensors: [Int], menu: [[CandidateMeasurement]], loss: [Double], budget: Int, fixedBytes: Int,
+                       parameters: Int, target: Double, plan: JobPlan) throws -> (policies: [String: LevelPolicy], bytes: Int) {
+        guard let choice = BitAllocator.allocate(menu, weights: loss, budgetBytes: budget) else {
+            let cheapest = menu.reduce(0) { $0 + ($1.map(\.bytes).min() ?? 0) } + fixedBytes
+            throw JobError.invalid(String(format: "a target of %.3f bits per weight is below what the cheapest candidates give (%.3f)",
+                                          target, Double(cheapest * 8) / Double(parameters)))
+        }
+        let policies = zip(zip(tensors, menu), choice).map { (plan.assignments[$0.0].name, $0.1[$1.candidate].policy) }
+        return (Dictionary(uniqueKeysWithValues: policies), choice.reduce(0) { $0 + $1.bytes } + fixedBytes)
     }
 }

@@ -19,14 +19,10 @@ public enum GGMLBF16: GGMLBlockCodec {
         y.pointee = HalfPrecision.bf16ToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
     }
 
-    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight. Rows of
-    /// a GGUF are 2-byte aligned in memory read from the file; that case widens as whole vectors.
+    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight. The
+    /// shift is written out (HalfPrecision.bf16ToFloat's) so that the loop widens as whole vectors in builds that
+    /// do not inline across files.
     static func dequantizeRow(_ bytes: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
-        if Int(bitPattern: bytes) & 1 == 0 {
-            let h = bytes.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<count { y[i] = Float(bitPattern: UInt32(UInt16(littleEndian: h[i])) << 16) }
-        } else {
-            for i in 0..<count { y[i] = HalfPrecision.bf16ToFloat(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-        }
+        for i in 0..<count { y[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
     }
 }
