@@ -9,7 +9,7 @@ public struct CalibrationPlan: Codable, Sendable {
         public var layer: Int
         /// The block's source weights by role (biases only where the model has them).
         public var tensors: [BlockTensor]
-        /// Plan index of each of the seven linears, all quantized.
+        /// Plan index of each of the block's linears (seven in Llama, six in BERT), all quantized.
         public var linears: [BlockTensorRole: Int]
 
         /// The task id anchor: a layer pass belongs to its block's folder through this tensor.
@@ -17,56 +17,58 @@ public struct CalibrationPlan: Codable, Sendable {
     }
 
     public var settings: CalibrationSettings
-    public var shape: LlamaBlockShape
+    public var shape: BlockShape
     public var embedding: CheckpointTensor
     public var blocks: [Block]
     /// Token ids per shard, `shardSequences[s] * settings.sequenceLength` of them.
     public var shards: [[Int]]
-
-    static let linearRoles: [BlockTensorRole] = [.q, .k, .v, .o, .gate, .up, .down]
 
     /// `tokens`: the calibration text as the model's tokenizer reads it (already cut to --calibration-tokens);
     /// `candidates`: an auto profile's, when the linears' policies are still to be chosen from them.
     init(settings: CalibrationSettings, tokens: [Int], source: ModelSource, assignments: [TensorAssignment], file: String,
          candidates: [LevelPolicy]? = nil) throws {
         if let p = settings.problem() { throw JobError.invalid("profile: \(p)") }
-        let config: LlamaConfig
-        do { config = try LlamaConfig(source.config) } catch {
-            throw JobError.invalid("calibrated profiles run Llama-family blocks; \(source.location): \(error)")
-        }
-        guard settings.sequenceLength <= config.maxPositions else {
-            throw JobError.invalid("calibration.sequence_length \(settings.sequenceLength) exceeds the model's max_position_embeddings \(config.maxPositions)")
+        let architecture = try Self.architecture(source)
+        guard settings.sequenceLength <= architecture.maxPositions else {
+            throw JobError.invalid("calibration.sequence_length \(settings.sequenceLength) exceeds the model's max_position_embeddings \(architecture.maxPositions)")
         }
         let t = settings.sequenceLength
         let count = min(settings.sequences, tokens.count / t)
         guard count >= 1 else {
             throw JobError.invalid("\(file): \(tokens.count) calibration tokens, fewer than one sequence of \(t) (calibration.sequence_length)")
         }
-        if let bad = tokens.prefix(count * t).first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw JobError.invalid("\(file): token id \(bad) outside the model's vocabulary of \(config.vocabSize)")
+        if let bad = tokens.prefix(count * t).first(where: { $0 < 0 || $0 >= architecture.vocabSize }) {
+            throw JobError.invalid("\(file): token id \(bad) outside the model's vocabulary of \(architecture.vocabSize)")
         }
         self.settings = settings
-        shape = config.blockShape
+        shape = architecture.shape
         shards = stride(from: 0, to: count, by: settings.shardSequences).map { first in
             Array(tokens[(first * t)..<(min(first + settings.shardSequences, count) * t)])
         }
         var index: [String: Int] = [:]
         for (i, a) in assignments.enumerated() { index[a.tensor.name] = i }
-        let prefix = index["model.embed_tokens.weight"] != nil ? "model." : ""
-        guard let e = index[prefix + "embed_tokens.weight"] else {
-            throw JobError.invalid("\(source.location): no embed_tokens.weight to embed the calibration tokens with")
+        let bert: Bool
+        if case .bert = shape { bert = true } else { bert = false }
+        let prefix = [bert ? "bert." : "model.", ""].first { index[$0 + (bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight")] != nil }
+        guard let prefix else {
+            throw JobError.invalid("\(source.location): no \(bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight") to embed the calibration tokens with")
         }
-        embedding = assignments[e].tensor
-        blocks = try (0..<config.layers).map { l in
+        embedding = assignments[index[prefix + (bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight")]!].tensor
+        let linearRoles = shape.linearRoles
+        blocks = try (0..<architecture.layers).map { l in
+            // Llama's roles with their names (biases optional); BERT's, all required, block 0 with the embedding stage.
+            let roles: [(role: BlockTensorRole, name: String, optional: Bool)] = bert
+                ? (BlockTensorRole.bertLayerRoles + (l == 0 ? BlockTensorRole.bertEmbeddingRoles : [])).map { ($0, $0.bertName(layer: l)!, false) }
+                : BlockTensorRole.allCases.compactMap { r in r.llamaName(layer: l).map { (r, $0, r.isOptional) } }
             var tensors: [BlockTensor] = [], linears: [BlockTensorRole: Int] = [:]
-            for role in BlockTensorRole.allCases {
-                let name = prefix + role.name(layer: l)
+            for (role, suffix, optional) in roles {
+                let name = prefix + suffix
                 guard let i = index[name] else {
-                    if role.isOptional { continue }
+                    if optional { continue }
                     throw JobError.invalid("\(source.location): block \(l) has no \(name)")
                 }
                 tensors.append(BlockTensor(role: role, tensor: assignments[i].tensor))
-                guard Self.linearRoles.contains(role) else { continue }
+                guard linearRoles.contains(role) else { continue }
                 guard let own = assignments[i].policy else {
                     throw JobError.invalid("tensor '\(name)': a calibrated profile quantizes every block linear")
                 }
@@ -82,6 +84,24 @@ public struct CalibrationPlan: Codable, Sendable {
                 linears[role] = i
             }
             return Block(layer: l, tensors: tensors, linears: linears)
+        }
+    }
+
+    /// The block the model's config.json describes: a BERT encoder (model_type "bert") or a Llama-family decoder.
+    private static func architecture(_ source: ModelSource) throws -> (shape: BlockShape, layers: Int, vocabSize: Int, maxPositions: Int) {
+        if source.config["model_type"]?.stringValue == "bert" {
+            do {
+                let c = try BertConfig(source.config)
+                return (.bert(c.blockShape), c.layers, c.vocabSize, c.maxPositions)
+            } catch {
+                throw JobError.invalid("calibrated profiles run BERT encoder layers; \(source.location): \(error)")
+            }
+        }
+        do {
+            let c = try LlamaConfig(source.config)
+            return (.llama(c.blockShape), c.layers, c.vocabSize, c.maxPositions)
+        } catch {
+            throw JobError.invalid("calibrated profiles run Llama-family blocks or BERT encoder layers; \(source.location): \(error)")
         }
     }
 

@@ -27,8 +27,14 @@ public struct BertConfig: Sendable, Equatable {
         typeVocabSize = c["type_vocab_size"]?.doubleValue.map { Int($0) } ?? 2
         hiddenAct = c["hidden_act"]?.stringValue ?? "gelu"
         guard hiddenSize % heads == 0 else { throw RuntimeError.badConfig("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(heads)") }
-        guard ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"].contains(hiddenAct) else { throw RuntimeError.unsupported("hidden_act '\(hiddenAct)'") }
+        guard BertBlockShape.activations.contains(hiddenAct) else { throw RuntimeError.unsupported("hidden_act '\(hiddenAct)'") }
         if let p = c["position_embedding_type"]?.stringValue, p != "absolute" { throw RuntimeError.unsupported("position_embedding_type '\(p)'") }
+    }
+
+    /// One encoder layer's shape, as a layer pass is given it.
+    public var blockShape: BertBlockShape {
+        BertBlockShape(hiddenSize: hiddenSize, intermediateSize: intermediateSize, heads: heads, layerNormEps: layerNormEps,
+                       activation: hiddenAct, maxPositions: maxPositions)
     }
 }
 
@@ -60,12 +66,6 @@ public struct SentencePooling: Sendable, Equatable, Codable {
     }
 }
 
-struct BertLayerWeights: Sendable {
-    var q: [Float], qb: [Float], k: [Float], kb: [Float], v: [Float], vb: [Float]
-    var ao: [Float], aob: [Float], ln1g: [Float], ln1b: [Float]
-    var i: [Float], ib: [Float], o: [Float], ob: [Float], ln2g: [Float], ln2b: [Float]
-}
-
 /// A BERT encoder as transformers' BertModel: word + absolute position + token type embeddings and LayerNorm,
 /// post-LN encoder layers (self-attention, residual, LayerNorm; GELU MLP, residual, LayerNorm), then
 /// sentence-transformers pooling over the attention mask and optional L2 normalisation.
@@ -75,7 +75,7 @@ public final class BertModel: @unchecked Sendable {
     public let pooling: SentencePooling
     private let prefix: String
     private var layersCache: [Int: BertLayerWeights] = [:]
-    private var embeddingNorm: (gamma: [Float], beta: [Float], positions: [Float], types: [Float])?
+    private var embeddingStage: BertEmbeddingWeights?
     private let lock = NSLock()
 
     public init(weights: WeightProvider, pooling: SentencePooling = SentencePooling()) throws {
@@ -106,14 +106,14 @@ public final class BertModel: @unchecked Sendable {
         return lw
     }
 
-    private func embeddingParts() throws -> (gamma: [Float], beta: [Float], positions: [Float], types: [Float]) {
+    private func embeddingWeights() throws -> BertEmbeddingWeights {
         lock.lock(); defer { lock.unlock() }
-        if let e = embeddingNorm { return e }
+        if let e = embeddingStage { return e }
         let d = config.hiddenSize, p = prefix + "embeddings."
-        let e = (try weights.tensor(p + "LayerNorm.weight", shape: [d]), try weights.tensor(p + "LayerNorm.bias", shape: [d]),
-                 try weights.tensor(p + "position_embeddings.weight", shape: [config.maxPositions, d]),
-                 try weights.tensor(p + "token_type_embeddings.weight", shape: [config.typeVocabSize, d]))
-        embeddingNorm = e
+        let e = BertEmbeddingWeights(positions: try weights.tensor(p + "position_embeddings.weight", shape: [config.maxPositions, d]),
+                                     types: try weights.tensor(p + "token_type_embeddings.weight", shape: [config.typeVocabSize, d]),
+                                     gamma: try weights.tensor(p + "LayerNorm.weight", shape: [d]), beta: try weights.tensor(p + "LayerNorm.bias", shape: [d]))
+        embeddingStage = e
         return e
     }
 
@@ -123,40 +123,18 @@ public final class BertModel: @unchecked Sendable {
         for s in sequences {
             guard !s.isEmpty, s.count <= c.maxPositions else { throw RuntimeError.badInput("sequence of \(s.count) tokens (1...\(c.maxPositions) allowed)") }
         }
-        let (gamma, beta, pos, types) = try embeddingParts()
+        let embedding = try embeddingWeights()
         let xs: [Matrix] = try sequences.map { s in
             let m = Matrix(rows: s.count, cols: d, values: try weights.gatherRows(prefix + "embeddings.word_embeddings.weight", ids: s))
-            for t in 0..<s.count { for j in 0..<d { m.data[t * d + j] += pos[t * d + j] + types[j] } }
-            Kernels.layerNorm(m.base, rows: s.count, cols: d, gamma: gamma, beta: beta, eps: c.layerNormEps)
+            BertBlock.embed(m, embedding, eps: c.layerNormEps)
             return m
         }
+        let shape = c.blockShape
         for l in 0..<c.layers {
             let w = try layer(l)
-            RuntimeThreads.parallelFor(xs.count) { b in Self.encoderLayer(w, x: xs[b], config: c) }
+            RuntimeThreads.parallelFor(xs.count) { b in BertBlock.forward(w, x: xs[b], shape: shape) }
         }
         return xs
-    }
-
-    private static func encoderLayer(_ w: BertLayerWeights, x: Matrix, config c: BertConfig) {
-        let t = x.rows, d = c.hiddenSize, f = c.intermediateSize
-        let q = Matrix(rows: t, cols: d), k = Matrix(rows: t, cols: d), v = Matrix(rows: t, cols: d)
-        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.q, outFeatures: d, bias: w.qb, into: q.base)
-        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.k, outFeatures: d, bias: w.kb, into: k.base)
-        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.v, outFeatures: d, bias: w.vb, into: v.base)
-        let o = Matrix(rows: t, cols: d), scratch = Matrix(rows: t, cols: t)
-        Kernels.attention(q: q.base, k: k.base, v: v.base, tokens: t, heads: c.heads, kvHeads: c.heads, headDim: d / c.heads,
-                          causal: false, scratch: scratch.base, into: o.base)
-        Kernels.linear(o.base, rows: t, inFeatures: d, weight: w.ao, outFeatures: d, bias: w.aob, into: x.base, accumulate: true)
-        Kernels.layerNorm(x.base, rows: t, cols: d, gamma: w.ln1g, beta: w.ln1b, eps: c.layerNormEps)
-        let h = Matrix(rows: t, cols: f)
-        Kernels.linear(x.base, rows: t, inFeatures: d, weight: w.i, outFeatures: f, bias: w.ib, into: h.base)
-        switch c.hiddenAct {
-        case "gelu": for i in 0..<(t * f) { h.data[i] = Kernels.geluErf(h.data[i]) }
-        case "relu": for i in 0..<(t * f) { h.data[i] = max(0, h.data[i]) }
-        default: for i in 0..<(t * f) { h.data[i] = Kernels.geluTanh(h.data[i]) }
-        }
-        Kernels.linear(h.base, rows: t, inFeatures: f, weight: w.o, outFeatures: d, bias: w.ob, into: x.base, accumulate: true)
-        Kernels.layerNorm(x.base, rows: t, cols: d, gamma: w.ln2g, beta: w.ln2b, eps: c.layerNormEps)
     }
 
     /// Sentence embeddings: pooled (mean over the attention mask = all tokens here, as no padding is used) and

@@ -10,6 +10,9 @@ public struct LlamaLayerWeights: Sendable {
     public var gateBias: [Float]?, upBias: [Float]?, downBias: [Float]?
 }
 
+/// What a block's forward pass shows of each linear's input: `rows` x `columns` activations, row-major.
+public typealias LinearInputObserver = (_ space: HessianSpace, _ input: UnsafePointer<Float>, _ rows: Int, _ columns: Int) -> Void
+
 /// RoPE's cos and sin tables [T, headDim] for positions 0..<T.
 public struct RopeTables: Sendable {
     public let cos: [Float]
@@ -20,9 +23,6 @@ public struct RopeTables: Sendable {
 /// attention, SwiGLU MLP, both residuals. Shared by the whole-model forward pass and the calibrated job's layer
 /// passes, which also watch the inputs of the block's linears.
 public enum LlamaBlock {
-    /// The activations a linear of the block reads: `rows` x `columns`, row-major.
-    public typealias Observer = (_ space: HessianSpace, _ input: UnsafePointer<Float>, _ rows: Int, _ columns: Int) -> Void
-
     /// cos and sin computed in Double and rounded to Float (as reference.py).
     public static func ropeTables(tokens t: Int, shape: LlamaBlockShape) -> RopeTables {
         let hd = shape.headDim, half = hd / 2
@@ -39,7 +39,7 @@ public enum LlamaBlock {
     }
 
     /// x (one sequence, [T, hidden]) becomes the block's output in place; `observe` sees each linear's input.
-    public static func forward(_ w: LlamaLayerWeights, x: Matrix, shape c: LlamaBlockShape, rope: RopeTables, observe: Observer? = nil) {
+    public static func forward(_ w: LlamaLayerWeights, x: Matrix, shape c: LlamaBlockShape, rope: RopeTables, observe: LinearInputObserver? = nil) {
         let t = x.rows, d = c.hiddenSize, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, f = c.intermediateSize
         let h = Matrix(rows: t, cols: d)
         Kernels.rmsNorm(x.base, rows: t, cols: d, weight: w.inputNorm, eps: c.rmsNormEps, into: h.base)

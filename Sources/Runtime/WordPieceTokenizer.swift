@@ -149,9 +149,13 @@ public struct WordPieceTokenizer: Sendable {
         basicTokens(text).flatMap { wordPieces($0) }
     }
 
+    /// The word pieces' ids, without special tokens or truncation.
+    public func pieceIDs(_ text: String) -> [Int] {
+        tokenize(text).map { vocab[$0] ?? unkID }
+    }
+
     /// [CLS] pieces [SEP] as ids, truncated to maxLength.
     public func encode(_ text: String) -> [Int] {
-        let ids = tokenize(text).map { vocab[$0] ?? unkID }
-        return [clsID] + ids.prefix(max(maxLength - 2, 0)) + [sepID]
+        [clsID] + pieceIDs(text).prefix(max(maxLength - 2, 0)) + [sepID]
     }
 }

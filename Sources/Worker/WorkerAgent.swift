@@ -323,7 +323,7 @@ public final class WorkerAgent: @unchecked Sendable {
         }
         lock.withLock {
             openedSource = (w.sourceDir, source)
-            executor = StepExecutor(source: source, stagingFolder: staging, layerPasses: LlamaLayerPasses())
+            executor = StepExecutor(source: source, stagingFolder: staging, layerPasses: BlockLayerPasses())
         }
         return staging
     }

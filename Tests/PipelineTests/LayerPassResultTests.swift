@@ -21,7 +21,7 @@ final class LayerPassResultTests: XCTestCase {
         let task = TaskSpec.captureTask(anchor: calibration.blocks[0].anchor, calibration.layerPass(block: 0, shard: 0, hidden: nil))
         let staging = folder + "/staging"
 
-        let real = try StepExecutor(source: source, stagingFolder: staging, layerPasses: LlamaLayerPasses()).execute(task)
+        let real = try StepExecutor(source: source, stagingFolder: staging, layerPasses: BlockLayerPasses()).execute(task)
         XCTAssertNoThrow(try ResultValidator.check(real, against: task))
         XCTAssertEqual(real.outputs.map(\.name).sorted(), HessianSpace.allCases.map { StagingNames.hessian(layer: 0, shard: 0, space: $0) }.sorted())
         XCTAssertNoThrow(try ResultValidator.verifyStaged(real.outputs, root: staging))

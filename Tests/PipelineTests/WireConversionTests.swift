@@ -42,6 +42,7 @@ final class WireConversionTests: XCTestCase {
                                                    rowStart: 16, rowCount: 16, columnImportance: (0..<128).map { Float($0) / 8 })),
             .measureTask(7, MeasureSpec(tensor: tensor, candidates: [policy], rotation: false, sampleRows: 64,
                                         hessian: HessianInput(space: .attentionInput, shards: [file(5)], rounding: .gptq, damping: 0.01, blockSize: 128, actOrder: false))),
+            .captureTask(anchor: 7, layerPass(layer: 0, staged: nil, bert: true)),
         ]
     }
 
@@ -49,11 +50,14 @@ final class WireConversionTests: XCTestCase {
         TaskOutputFile(name: "calibration/layer_1/h_down_in_\(k).st", size: 100 + Int(k), sha256: Digest.hex([UInt8](repeating: k, count: 32)))
     }
 
-    /// Block 0 embeds two sequences of 3 tokens; a later block reads its staged input instead.
-    func layerPass(layer: Int, staged: StagedTensor?) -> LayerPassSpec {
-        let shape = LlamaBlockShape(hiddenSize: 128, intermediateSize: 64, heads: 4, kvHeads: 2, headDim: 32, rmsNormEps: 1e-5,
-                                    inverseFrequencies: (0..<16).map { 1 / pow(10000, Double(2 * $0) / 32) })
-        let tensors = [BlockTensor(role: .down, tensor: tensor, staged: staged), BlockTensor(role: .qBias, tensor: tensor)]
+    /// Block 0 embeds two sequences of 3 tokens; a later block reads its staged input instead. A Llama block, or a
+    /// BERT layer with its embedding stage.
+    func layerPass(layer: Int, staged: StagedTensor?, bert: Bool = false) -> LayerPassSpec {
+        let shape: BlockShape = bert
+            ? .bert(BertBlockShape(hiddenSize: 128, intermediateSize: 64, heads: 4, layerNormEps: 1e-12, activation: "gelu", maxPositions: 512))
+            : .llama(LlamaBlockShape(hiddenSize: 128, intermediateSize: 64, heads: 4, kvHeads: 2, headDim: 32, rmsNormEps: 1e-5,
+                                     inverseFrequencies: (0..<16).map { 1 / pow(10000, Double(2 * $0) / 32) }))
+        let tensors = [BlockTensor(role: .down, tensor: tensor, staged: staged), BlockTensor(role: bert ? .embeddingNormBias : .qBias, tensor: tensor)]
         return LayerPassSpec(layer: layer, shard: 1, shape: shape, tensors: tensors, sequences: 2, sequenceLength: 3,
                              embedding: layer == 0 ? tensor : nil, tokens: layer == 0 ? [1, 2, 3, 250, 0, 7] : [],
                              hidden: layer == 0 ? nil : file(9))
@@ -131,10 +135,14 @@ final class WireConversionTests: XCTestCase {
         assertRefused(calibrated, "TaskAssignment.quantize.hessian.damping") { $0.quantize.hessian.damping = -.infinity }
         assertRefused(calibrated, "TaskAssignment.quantize.hessian.block_size") { $0.quantize.hessian.blockSize = 0 }
         let capture = Uqcit_V2_TaskAssignment(tasks()[5], attempt: 1)
-        assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.clearShape() }
+        assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.blockShape = nil }
         assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.shape.kvHeads = 3 }
         assertRefused(capture, "TaskAssignment.capture.shape") { $0.capture.shape.inverseFrequencies.removeLast() }
-        assertRefused(capture, "TaskAssignment.capture.tensors[1].role") { $0.capture.tensors[1].role = .UNRECOGNIZED(17) }
+        assertRefused(capture, "TaskAssignment.capture.tensors[1].role") { $0.capture.tensors[1].role = .UNRECOGNIZED(24) }
+        let bertCapture = Uqcit_V2_TaskAssignment(tasks()[9], attempt: 1)
+        assertRefused(bertCapture, "TaskAssignment.capture.bert_shape") { $0.capture.bertShape.heads = 3 }
+        assertRefused(bertCapture, "TaskAssignment.capture.bert_shape") { $0.capture.bertShape.activation = "swish" }
+        assertRefused(bertCapture, "TaskAssignment.capture.bert_shape.max_positions") { $0.capture.bertShape.maxPositions = .max }
         assertRefused(capture, "TaskAssignment.capture.tensors[0].tensor") { $0.capture.tensors[0].clearTensor() }
         assertRefused(capture, "TaskAssignment.capture.sequences") { $0.capture.sequences = 0 }
         assertRefused(capture, "TaskAssignment.capture") { $0.capture.tokens.removeLast() }

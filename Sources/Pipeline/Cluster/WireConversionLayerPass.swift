@@ -8,10 +8,18 @@ extension Uqcit_V2_LayerPassTask {
     init(_ s: LayerPassSpec) {
         self.init()
         layer = UInt64(s.layer); shard = UInt64(s.shard)
-        shape = .with {
-            $0.hiddenSize = UInt64(s.shape.hiddenSize); $0.intermediateSize = UInt64(s.shape.intermediateSize)
-            $0.heads = UInt64(s.shape.heads); $0.kvHeads = UInt64(s.shape.kvHeads); $0.headDim = UInt64(s.shape.headDim)
-            $0.rmsNormEps = s.shape.rmsNormEps; $0.inverseFrequencies = s.shape.inverseFrequencies
+        switch s.shape {
+        case .llama(let l):
+            shape = .with {
+                $0.hiddenSize = UInt64(l.hiddenSize); $0.intermediateSize = UInt64(l.intermediateSize)
+                $0.heads = UInt64(l.heads); $0.kvHeads = UInt64(l.kvHeads); $0.headDim = UInt64(l.headDim)
+                $0.rmsNormEps = l.rmsNormEps; $0.inverseFrequencies = l.inverseFrequencies
+            }
+        case .bert(let b):
+            bertShape = .with {
+                $0.hiddenSize = UInt64(b.hiddenSize); $0.intermediateSize = UInt64(b.intermediateSize); $0.heads = UInt64(b.heads)
+                $0.layerNormEps = b.layerNormEps; $0.activation = b.activation; $0.maxPositions = UInt64(b.maxPositions)
+            }
         }
         tensors = s.tensors.map { b in
             .with {
@@ -31,14 +39,27 @@ extension Uqcit_V2_LayerPassTask {
 
 extension LayerPassSpec {
     init(wire w: Uqcit_V2_LayerPassTask, field f: String) throws(WireFormatError) {
-        let shape = try WireField.required(w.hasShape, w.shape, f + ".shape")
-        let blockShape = LlamaBlockShape(
-            hiddenSize: try WireField.int(shape.hiddenSize, f + ".shape.hidden_size"),
-            intermediateSize: try WireField.int(shape.intermediateSize, f + ".shape.intermediate_size"),
-            heads: try WireField.int(shape.heads, f + ".shape.heads"), kvHeads: try WireField.int(shape.kvHeads, f + ".shape.kv_heads"),
-            headDim: try WireField.int(shape.headDim, f + ".shape.head_dim"), rmsNormEps: shape.rmsNormEps,
-            inverseFrequencies: shape.inverseFrequencies)
-        if let p = blockShape.problem() { throw WireFormatError(f + ".shape", p) }
+        let blockShape: BlockShape, shapeField: String
+        switch w.blockShape {
+        case .shape(let shape)?:
+            shapeField = f + ".shape"
+            blockShape = .llama(LlamaBlockShape(
+                hiddenSize: try WireField.int(shape.hiddenSize, f + ".shape.hidden_size"),
+                intermediateSize: try WireField.int(shape.intermediateSize, f + ".shape.intermediate_size"),
+                heads: try WireField.int(shape.heads, f + ".shape.heads"), kvHeads: try WireField.int(shape.kvHeads, f + ".shape.kv_heads"),
+                headDim: try WireField.int(shape.headDim, f + ".shape.head_dim"), rmsNormEps: shape.rmsNormEps,
+                inverseFrequencies: shape.inverseFrequencies))
+        case .bertShape(let shape)?:
+            shapeField = f + ".bert_shape"
+            blockShape = .bert(BertBlockShape(
+                hiddenSize: try WireField.int(shape.hiddenSize, f + ".bert_shape.hidden_size"),
+                intermediateSize: try WireField.int(shape.intermediateSize, f + ".bert_shape.intermediate_size"),
+                heads: try WireField.int(shape.heads, f + ".bert_shape.heads"), layerNormEps: shape.layerNormEps,
+                activation: shape.activation, maxPositions: try WireField.int(shape.maxPositions, f + ".bert_shape.max_positions")))
+        case nil:
+            throw WireFormatError(f + ".shape", "missing (a Llama shape or a bert_shape)")
+        }
+        if let p = blockShape.problem() { throw WireFormatError(shapeField, p) }
         var tensors: [BlockTensor] = []
         for (k, b) in w.tensors.enumerated() {
             let field = "\(f).tensors[\(k)]"

@@ -4,17 +4,11 @@ import Engine
 /// What a layer pass reads: the block's weights (from the source, or a quantized linear decoded from its staged
 /// tiles) and the shard's input activations (embedded tokens for block 0, the staged X_l after).
 enum LayerPassWeights {
-    static func load(_ spec: LayerPassSpec, source: TensorRowSource, stagingFolder: String, staged: Bool) throws -> LlamaLayerWeights {
-        let c = spec.shape, d = c.hiddenSize, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, f = c.intermediateSize
+    /// A Llama block's weights; its linears' biases are optional.
+    static func load(_ spec: LayerPassSpec, shape c: LlamaBlockShape, source: TensorRowSource, stagingFolder: String, staged: Bool) throws -> LlamaLayerWeights {
+        let d = c.hiddenSize, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, f = c.intermediateSize
         func read(_ role: BlockTensorRole, _ shape: [Int]) throws -> [Float]? {
-            guard let b = spec.tensor(role) else {
-                if role.isOptional { return nil }
-                throw RuntimeError.badInput("block \(spec.layer): the task names no \(role.rawValue) weight")
-            }
-            let e = b.tensor.entry
-            guard e.shape == shape else { throw RuntimeError.badShape(b.tensor.name, expected: shape, got: e.shape) }
-            if staged, let s = b.staged { return try decode(s, tensor: b.tensor, stagingFolder: stagingFolder) }
-            return try source.readRows(b.tensor, start: 0, count: e.rows)
+            try weight(role, shape, optional: role.isOptional, spec, source: source, stagingFolder: stagingFolder, staged: staged)
         }
         return LlamaLayerWeights(
             inputNorm: try read(.inputNorm, [d])!, postNorm: try read(.postNorm, [d])!,
@@ -22,6 +16,34 @@ enum LayerPassWeights {
             qBias: try read(.qBias, [qd]), kBias: try read(.kBias, [kvd]), vBias: try read(.vBias, [kvd]), oBias: try read(.oBias, [d]),
             gate: try read(.gate, [f, d])!, up: try read(.up, [f, d])!, down: try read(.down, [d, f])!,
             gateBias: try read(.gateBias, [f]), upBias: try read(.upBias, [f]), downBias: try read(.downBias, [d]))
+    }
+
+    /// A BERT layer's sixteen weights, every one required.
+    static func loadBert(_ spec: LayerPassSpec, shape c: BertBlockShape, source: TensorRowSource, stagingFolder: String, staged: Bool) throws -> BertLayerWeights {
+        let d = c.hiddenSize, f = c.intermediateSize
+        func read(_ role: BlockTensorRole, _ shape: [Int]) throws -> [Float] {
+            try weight(role, shape, optional: false, spec, source: source, stagingFolder: stagingFolder, staged: staged)!
+        }
+        return BertLayerWeights(
+            q: try read(.q, [d, d]), qb: try read(.qBias, [d]), k: try read(.k, [d, d]), kb: try read(.kBias, [d]),
+            v: try read(.v, [d, d]), vb: try read(.vBias, [d]), ao: try read(.o, [d, d]), aob: try read(.oBias, [d]),
+            ln1g: try read(.postNorm, [d]), ln1b: try read(.postNormBias, [d]),
+            i: try read(.up, [f, d]), ib: try read(.upBias, [f]), o: try read(.down, [d, f]), ob: try read(.downBias, [d]),
+            ln2g: try read(.outputNorm, [d]), ln2b: try read(.outputNormBias, [d]))
+    }
+
+    /// One weight by role: from the source, or in PROPAGATE the quantized linear decoded from its staged tiles;
+    /// nil when an optional role is absent.
+    private static func weight(_ role: BlockTensorRole, _ shape: [Int], optional: Bool, _ spec: LayerPassSpec, source: TensorRowSource,
+                               stagingFolder: String, staged: Bool) throws -> [Float]? {
+        guard let b = spec.tensor(role) else {
+            if optional { return nil }
+            throw RuntimeError.badInput("block \(spec.layer): the task names no \(role.rawValue) weight")
+        }
+        let e = b.tensor.entry
+        guard e.shape == shape else { throw RuntimeError.badShape(b.tensor.name, expected: shape, got: e.shape) }
+        if staged, let s = b.staged { return try decode(s, tensor: b.tensor, stagingFolder: stagingFolder) }
+        return try source.readRows(b.tensor, start: 0, count: e.rows)
     }
 
     /// The weights a package will hold: every tile decoded in the original basis (calibrated layouts have no rotation).
@@ -58,6 +80,29 @@ enum LayerPassWeights {
             if rows[id] == nil { rows[id] = try source.readRows(e, start: id, count: 1) }
             for c in 0..<d { x[i * d + c] = rows[id]![c] }
         }
+        if case .bert(let shape) = spec.shape { try embedBert(&x, spec, shape: shape, source: source) }
         return x
+    }
+
+    /// BERT's embedding stage over the shard's word embeddings, one sequence at a time.
+    private static func embedBert(_ x: inout [Float], _ spec: LayerPassSpec, shape: BertBlockShape, source: TensorRowSource) throws {
+        let d = shape.hiddenSize, t = spec.sequenceLength
+        func read(_ role: BlockTensorRole, _ fits: ([Int]) -> Bool, _ expected: String) throws -> [Float] {
+            guard let b = spec.tensor(role) else { throw RuntimeError.badInput("block \(spec.layer): the task names no \(role.rawValue) weight for the embedding stage") }
+            guard fits(b.tensor.entry.shape) else {
+                throw RuntimeError.badInput("tensor '\(b.tensor.name)': shape \(b.tensor.entry.shape), expected \(expected)")
+            }
+            return try source.readRows(b.tensor, start: 0, count: b.tensor.entry.rows)
+        }
+        guard t <= shape.maxPositions else { throw RuntimeError.badInput("block 0: sequences of \(t) tokens, but \(shape.maxPositions) positions") }
+        let stage = BertEmbeddingWeights(
+            positions: try read(.positionEmbedding, { $0 == [shape.maxPositions, d] }, "[\(shape.maxPositions), \(d)]"),
+            types: try read(.tokenTypeEmbedding, { $0.count == 2 && $0[0] >= 1 && $0[1] == d }, "[types, \(d)]"),
+            gamma: try read(.embeddingNorm, { $0 == [d] }, "[\(d)]"), beta: try read(.embeddingNormBias, { $0 == [d] }, "[\(d)]"))
+        for s in 0..<spec.sequences {
+            let m = Matrix(rows: t, cols: d, values: Array(x[(s * t * d)..<((s + 1) * t * d)]))
+            BertBlock.embed(m, stage, eps: shape.layerNormEps)
+            for i in 0..<(t * d) { x[s * t * d + i] = m.data[i] }
+        }
     }
 }

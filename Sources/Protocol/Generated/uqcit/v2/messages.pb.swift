@@ -197,8 +197,9 @@ public nonisolated enum Uqcit_V2_GgmlCodeChoice: SwiftProtobuf.Enum, Swift.CaseI
 
 }
 
-/// The input spaces of a Llama block's linears, each with its own H = X^T X: q/k/v read ATTENTION_INPUT,
-/// o_proj ATTENTION_OUTPUT, gate/up MLP_INPUT, down_proj MLP_OUTPUT. File names use attn_in, o_in, mlp_in, down_in.
+/// The input spaces of a block's linears, each with its own H = X^T X: q/k/v read ATTENTION_INPUT,
+/// o_proj ATTENTION_OUTPUT, gate/up MLP_INPUT, down_proj MLP_OUTPUT (BERT: query/key/value, attention.output.dense,
+/// intermediate.dense, output.dense). File names use attn_in, o_in, mlp_in, down_in.
 public nonisolated enum Uqcit_V2_HessianSpace: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -245,8 +246,13 @@ public nonisolated enum Uqcit_V2_HessianSpace: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
-/// What a weight of a Llama block is. Names in the checkpoint: [model.]layers.<l>.input_layernorm.weight,
+/// What a weight of a block is. Llama names in the checkpoint: [model.]layers.<l>.input_layernorm.weight,
 /// .post_attention_layernorm.weight, .self_attn.{q,k,v,o}_proj.{weight,bias}, .mlp.{gate,up,down}_proj.{weight,bias}.
+/// BERT ([bert.]encoder.layer.<l>.): Q, K, V and their biases are attention.self.{query,key,value}.{weight,bias};
+/// O and O_BIAS attention.output.dense; POST_NORM and POST_NORM_BIAS attention.output.LayerNorm; UP and UP_BIAS
+/// intermediate.dense; DOWN and DOWN_BIAS output.dense; OUTPUT_NORM and OUTPUT_NORM_BIAS output.LayerNorm. Block 0
+/// of a BERT also carries the embedding stage: [bert.]embeddings.position_embeddings, .token_type_embeddings and
+/// .LayerNorm.{weight,bias} (the word embeddings are LayerPassTask.embedding).
 public nonisolated enum Uqcit_V2_BlockTensorRole: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -266,6 +272,13 @@ public nonisolated enum Uqcit_V2_BlockTensorRole: SwiftProtobuf.Enum, Swift.Case
   case gateBias // = 14
   case upBias // = 15
   case downBias // = 16
+  case postNormBias // = 17
+  case outputNorm // = 18
+  case outputNormBias // = 19
+  case positionEmbedding // = 20
+  case tokenTypeEmbedding // = 21
+  case embeddingNorm // = 22
+  case embeddingNormBias // = 23
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -291,6 +304,13 @@ public nonisolated enum Uqcit_V2_BlockTensorRole: SwiftProtobuf.Enum, Swift.Case
     case 14: self = .gateBias
     case 15: self = .upBias
     case 16: self = .downBias
+    case 17: self = .postNormBias
+    case 18: self = .outputNorm
+    case 19: self = .outputNormBias
+    case 20: self = .positionEmbedding
+    case 21: self = .tokenTypeEmbedding
+    case 22: self = .embeddingNorm
+    case 23: self = .embeddingNormBias
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -314,6 +334,13 @@ public nonisolated enum Uqcit_V2_BlockTensorRole: SwiftProtobuf.Enum, Swift.Case
     case .gateBias: return 14
     case .upBias: return 15
     case .downBias: return 16
+    case .postNormBias: return 17
+    case .outputNorm: return 18
+    case .outputNormBias: return 19
+    case .positionEmbedding: return 20
+    case .tokenTypeEmbedding: return 21
+    case .embeddingNorm: return 22
+    case .embeddingNormBias: return 23
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -337,6 +364,13 @@ public nonisolated enum Uqcit_V2_BlockTensorRole: SwiftProtobuf.Enum, Swift.Case
     .gateBias,
     .upBias,
     .downBias,
+    .postNormBias,
+    .outputNorm,
+    .outputNormBias,
+    .positionEmbedding,
+    .tokenTypeEmbedding,
+    .embeddingNorm,
+    .embeddingNormBias,
   ]
 
 }
@@ -1195,6 +1229,34 @@ public nonisolated struct Uqcit_V2_LlamaBlockShape: Sendable {
   public init() {}
 }
 
+/// A BERT encoder layer's hyper-parameters (from config.json): post-LayerNorm, bidirectional attention, absolute
+/// positions (embedded in block 0's input).
+public nonisolated struct Uqcit_V2_BertBlockShape: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Each in 1..2^20; hidden_size a multiple of heads.
+  public var hiddenSize: UInt64 = 0
+
+  public var intermediateSize: UInt64 = 0
+
+  public var heads: UInt64 = 0
+
+  /// Finite, >= 0.
+  public var layerNormEps: Float = 0
+
+  /// The MLP's activation, config.json's hidden_act: "gelu" (erf), "gelu_new", "gelu_pytorch_tanh" (tanh) or "relu".
+  public var activation: String = String()
+
+  /// Rows of the position embeddings: sequence_length must not exceed it.
+  public var maxPositions: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// A linear as its QUANTIZE tiles staged it: "t<tensor index>/tile_<k>.st", tile_rows rows each (the last fewer).
 public nonisolated struct Uqcit_V2_StagedTensor: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1260,9 +1322,10 @@ public nonisolated struct Uqcit_V2_BlockTensor: Sendable {
   fileprivate var _staged: Uqcit_V2_StagedTensor? = nil
 }
 
-/// CAPTURE and PROPAGATE (calibrated jobs): one Llama decoder block over one shard of calibration sequences,
-/// `sequences` of `sequence_length` tokens, each sequence causal from position 0. Block 0's input is the shard's
-/// token ids looked up in `embedding`; a later block's input is `hidden` (X_l, "calibration/layer_<l>/x_<shard>.st",
+/// CAPTURE and PROPAGATE (calibrated jobs): one block (a Llama decoder block, or a BERT encoder layer) over one
+/// shard of calibration sequences, `sequences` of `sequence_length` tokens, each sequence from position 0 (causal
+/// for Llama, bidirectional for BERT). Block 0's input is the shard's token ids looked up in `embedding` (for BERT
+/// plus position and token type 0 embeddings, then the embedding LayerNorm); a later block's input is `hidden` (X_l, "calibration/layer_<l>/x_<shard>.st",
 /// one F32 array "hidden" [sequences * sequence_length, hidden_size]) as PROPAGATE of block l - 1 staged it.
 /// CAPTURE runs the block with its source weights and writes, per HessianSpace, "calibration/layer_<l>/h_<space>_<shard>.st"
 /// (F64 "hessian", the sum over the shard's tokens of x x^T of that space's input). PROPAGATE runs it with its
@@ -1283,17 +1346,30 @@ public nonisolated struct Uqcit_V2_LayerPassTask: @unchecked Sendable {
     set {_uniqueStorage()._shard = newValue}
   }
 
-  /// Required.
-  public var shape: Uqcit_V2_LlamaBlockShape {
-    get {_storage._shape ?? Uqcit_V2_LlamaBlockShape()}
-    set {_uniqueStorage()._shape = newValue}
+  /// Required: exactly one.
+  public var blockShape: OneOf_BlockShape? {
+    get {return _storage._blockShape}
+    set {_uniqueStorage()._blockShape = newValue}
   }
-  /// Returns true if `shape` has been explicitly set.
-  public var hasShape: Bool {_storage._shape != nil}
-  /// Clears the value of `shape`. Subsequent reads from it will return its default value.
-  public mutating func clearShape() {_uniqueStorage()._shape = nil}
 
-  /// The block's weights; at least the nine that are not biases.
+  public var shape: Uqcit_V2_LlamaBlockShape {
+    get {
+      if case .shape(let v)? = _storage._blockShape {return v}
+      return Uqcit_V2_LlamaBlockShape()
+    }
+    set {_uniqueStorage()._blockShape = .shape(newValue)}
+  }
+
+  public var bertShape: Uqcit_V2_BertBlockShape {
+    get {
+      if case .bertShape(let v)? = _storage._blockShape {return v}
+      return Uqcit_V2_BertBlockShape()
+    }
+    set {_uniqueStorage()._blockShape = .bertShape(newValue)}
+  }
+
+  /// The block's weights: for Llama at least the nine that are not biases; for BERT all sixteen of the layer
+  /// (and in block 0 the four of the embedding stage).
   public var tensors: [Uqcit_V2_BlockTensor] {
     get {_storage._tensors}
     set {_uniqueStorage()._tensors = newValue}
@@ -1336,6 +1412,13 @@ public nonisolated struct Uqcit_V2_LayerPassTask: @unchecked Sendable {
   public mutating func clearHidden() {_uniqueStorage()._hidden = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Required: exactly one.
+  public nonisolated enum OneOf_BlockShape: Equatable, Sendable {
+    case shape(Uqcit_V2_LlamaBlockShape)
+    case bertShape(Uqcit_V2_BertBlockShape)
+
+  }
 
   public init() {}
 
@@ -1809,7 +1892,7 @@ nonisolated extension Uqcit_V2_HessianSpace: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Uqcit_V2_BlockTensorRole: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BLOCK_TENSOR_ROLE_UNSPECIFIED\0\u{1}BLOCK_TENSOR_ROLE_INPUT_NORM\0\u{1}BLOCK_TENSOR_ROLE_POST_NORM\0\u{1}BLOCK_TENSOR_ROLE_Q\0\u{1}BLOCK_TENSOR_ROLE_K\0\u{1}BLOCK_TENSOR_ROLE_V\0\u{1}BLOCK_TENSOR_ROLE_O\0\u{1}BLOCK_TENSOR_ROLE_GATE\0\u{1}BLOCK_TENSOR_ROLE_UP\0\u{1}BLOCK_TENSOR_ROLE_DOWN\0\u{1}BLOCK_TENSOR_ROLE_Q_BIAS\0\u{1}BLOCK_TENSOR_ROLE_K_BIAS\0\u{1}BLOCK_TENSOR_ROLE_V_BIAS\0\u{1}BLOCK_TENSOR_ROLE_O_BIAS\0\u{1}BLOCK_TENSOR_ROLE_GATE_BIAS\0\u{1}BLOCK_TENSOR_ROLE_UP_BIAS\0\u{1}BLOCK_TENSOR_ROLE_DOWN_BIAS\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BLOCK_TENSOR_ROLE_UNSPECIFIED\0\u{1}BLOCK_TENSOR_ROLE_INPUT_NORM\0\u{1}BLOCK_TENSOR_ROLE_POST_NORM\0\u{1}BLOCK_TENSOR_ROLE_Q\0\u{1}BLOCK_TENSOR_ROLE_K\0\u{1}BLOCK_TENSOR_ROLE_V\0\u{1}BLOCK_TENSOR_ROLE_O\0\u{1}BLOCK_TENSOR_ROLE_GATE\0\u{1}BLOCK_TENSOR_ROLE_UP\0\u{1}BLOCK_TENSOR_ROLE_DOWN\0\u{1}BLOCK_TENSOR_ROLE_Q_BIAS\0\u{1}BLOCK_TENSOR_ROLE_K_BIAS\0\u{1}BLOCK_TENSOR_ROLE_V_BIAS\0\u{1}BLOCK_TENSOR_ROLE_O_BIAS\0\u{1}BLOCK_TENSOR_ROLE_GATE_BIAS\0\u{1}BLOCK_TENSOR_ROLE_UP_BIAS\0\u{1}BLOCK_TENSOR_ROLE_DOWN_BIAS\0\u{1}BLOCK_TENSOR_ROLE_POST_NORM_BIAS\0\u{1}BLOCK_TENSOR_ROLE_OUTPUT_NORM\0\u{1}BLOCK_TENSOR_ROLE_OUTPUT_NORM_BIAS\0\u{1}BLOCK_TENSOR_ROLE_POSITION_EMBEDDING\0\u{1}BLOCK_TENSOR_ROLE_TOKEN_TYPE_EMBEDDING\0\u{1}BLOCK_TENSOR_ROLE_EMBEDDING_NORM\0\u{1}BLOCK_TENSOR_ROLE_EMBEDDING_NORM_BIAS\0")
 }
 
 nonisolated extension Uqcit_V2_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3260,6 +3343,61 @@ nonisolated extension Uqcit_V2_LlamaBlockShape: SwiftProtobuf.Message, SwiftProt
   }
 }
 
+nonisolated extension Uqcit_V2_BertBlockShape: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BertBlockShape"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hidden_size\0\u{3}intermediate_size\0\u{1}heads\0\u{3}layer_norm_eps\0\u{1}activation\0\u{3}max_positions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.hiddenSize) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.intermediateSize) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.heads) }()
+      case 4: try { try decoder.decodeSingularFloatField(value: &self.layerNormEps) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.activation) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.maxPositions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.hiddenSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hiddenSize, fieldNumber: 1)
+    }
+    if self.intermediateSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.intermediateSize, fieldNumber: 2)
+    }
+    if self.heads != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heads, fieldNumber: 3)
+    }
+    if self.layerNormEps.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.layerNormEps, fieldNumber: 4)
+    }
+    if !self.activation.isEmpty {
+      try visitor.visitSingularStringField(value: self.activation, fieldNumber: 5)
+    }
+    if self.maxPositions != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxPositions, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uqcit_V2_BertBlockShape, rhs: Uqcit_V2_BertBlockShape) -> Bool {
+    if lhs.hiddenSize != rhs.hiddenSize {return false}
+    if lhs.intermediateSize != rhs.intermediateSize {return false}
+    if lhs.heads != rhs.heads {return false}
+    if lhs.layerNormEps != rhs.layerNormEps {return false}
+    if lhs.activation != rhs.activation {return false}
+    if lhs.maxPositions != rhs.maxPositions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Uqcit_V2_StagedTensor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StagedTensor"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}layout\0\u{3}tile_rows\0\u{1}tiles\0")
@@ -3350,12 +3488,12 @@ nonisolated extension Uqcit_V2_BlockTensor: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LayerPassTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}layer\0\u{1}shard\0\u{1}shape\0\u{1}tensors\0\u{1}sequences\0\u{3}sequence_length\0\u{1}embedding\0\u{1}tokens\0\u{1}hidden\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}layer\0\u{1}shard\0\u{1}shape\0\u{1}tensors\0\u{1}sequences\0\u{3}sequence_length\0\u{1}embedding\0\u{1}tokens\0\u{1}hidden\0\u{3}bert_shape\0")
 
   fileprivate class _StorageClass {
     var _layer: UInt64 = 0
     var _shard: UInt64 = 0
-    var _shape: Uqcit_V2_LlamaBlockShape? = nil
+    var _blockShape: Uqcit_V2_LayerPassTask.OneOf_BlockShape?
     var _tensors: [Uqcit_V2_BlockTensor] = []
     var _sequences: UInt64 = 0
     var _sequenceLength: UInt64 = 0
@@ -3374,7 +3512,7 @@ nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtob
     init(copying source: _StorageClass) {
       _layer = source._layer
       _shard = source._shard
-      _shape = source._shape
+      _blockShape = source._blockShape
       _tensors = source._tensors
       _sequences = source._sequences
       _sequenceLength = source._sequenceLength
@@ -3401,13 +3539,38 @@ nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtob
         switch fieldNumber {
         case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._layer) }()
         case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._shard) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._shape) }()
+        case 3: try {
+          var v: Uqcit_V2_LlamaBlockShape?
+          var hadOneofValue = false
+          if let current = _storage._blockShape {
+            hadOneofValue = true
+            if case .shape(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._blockShape = .shape(v)
+          }
+        }()
         case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._tensors) }()
         case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequences) }()
         case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequenceLength) }()
         case 7: try { try decoder.decodeSingularMessageField(value: &_storage._embedding) }()
         case 8: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._tokens) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._hidden) }()
+        case 10: try {
+          var v: Uqcit_V2_BertBlockShape?
+          var hadOneofValue = false
+          if let current = _storage._blockShape {
+            hadOneofValue = true
+            if case .bertShape(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._blockShape = .bertShape(v)
+          }
+        }()
         default: break
         }
       }
@@ -3426,7 +3589,7 @@ nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtob
       if _storage._shard != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._shard, fieldNumber: 2)
       }
-      try { if let v = _storage._shape {
+      try { if case .shape(let v)? = _storage._blockShape {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
       } }()
       if !_storage._tensors.isEmpty {
@@ -3447,6 +3610,9 @@ nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtob
       try { if let v = _storage._hidden {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      try { if case .bertShape(let v)? = _storage._blockShape {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3458,7 +3624,7 @@ nonisolated extension Uqcit_V2_LayerPassTask: SwiftProtobuf.Message, SwiftProtob
         let rhs_storage = _args.1
         if _storage._layer != rhs_storage._layer {return false}
         if _storage._shard != rhs_storage._shard {return false}
-        if _storage._shape != rhs_storage._shape {return false}
+        if _storage._blockShape != rhs_storage._blockShape {return false}
         if _storage._tensors != rhs_storage._tensors {return false}
         if _storage._sequences != rhs_storage._sequences {return false}
         if _storage._sequenceLength != rhs_storage._sequenceLength {return false}

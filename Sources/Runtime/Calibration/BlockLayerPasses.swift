@@ -2,9 +2,10 @@ import Foundation
 import COpenBLAS
 import Engine
 
-/// CAPTURE and PROPAGATE for Llama-family blocks, one shard of calibration sequences at a time: a worker holds
-/// the block's weights and the shard's activations, never the model's or the whole calibration set's.
-public struct LlamaLayerPasses: LayerPassRunner {
+/// CAPTURE and PROPAGATE for Llama-family decoder blocks and BERT encoder layers, one shard of calibration
+/// sequences at a time: a worker holds the block's weights and the shard's activations, never the model's or the
+/// whole calibration set's.
+public struct BlockLayerPasses: LayerPassRunner {
     public init() {}
 
     public func run(_ kind: TaskKind, _ spec: LayerPassSpec, source: TensorRowSource, stagingFolder: String) throws
@@ -12,16 +13,15 @@ public struct LlamaLayerPasses: LayerPassRunner {
         let what = "\(kind.rawValue.uppercased()) of block \(spec.layer), shard \(spec.shard)"
         if let p = spec.shape.problem() { throw RuntimeError.badInput("\(what): \(p)") }
         guard spec.sequences >= 1, spec.sequenceLength >= 1 else { throw RuntimeError.badInput("\(what): \(spec.sequences) sequences of \(spec.sequenceLength) tokens") }
-        let weights = try LayerPassWeights.load(spec, source: source, stagingFolder: stagingFolder, staged: kind == .propagate)
+        guard kind == .capture || kind == .propagate else { throw RuntimeError.unsupported("a \(kind.rawValue) task is not a layer pass") }
+        let forward = try Self.block(spec, source: source, stagingFolder: stagingFolder, staged: kind == .propagate)
         var x = try LayerPassWeights.input(spec, source: source, stagingFolder: stagingFolder)
         let t = spec.sequenceLength, d = spec.shape.hiddenSize
-        let rope = LlamaBlock.ropeTables(tokens: t, shape: spec.shape)
-        switch kind {
-        case .capture:
+        if kind == .capture {
             var moments = HessianSpace.allCases.map { SecondMoments(columns: spec.shape.columns(of: $0)) }
             for b in 0..<spec.sequences {
                 let m = Matrix(rows: t, cols: d, values: Array(x[(b * t * d)..<((b + 1) * t * d)]))
-                LlamaBlock.forward(weights, x: m, shape: spec.shape, rope: rope) { space, input, rows, cols in
+                forward(m) { space, input, rows, cols in
                     moments[HessianSpace.allCases.firstIndex(of: space)!].add(input, rows: rows)
                 }
             }
@@ -30,16 +30,27 @@ public struct LlamaLayerPasses: LayerPassRunner {
                  bytes: CalibrationFiles.encodeHessian(h.symmetric(), columns: h.columns))
             }
             return (files, LayerPassResult(tokens: spec.tokenCount))
-        case .propagate:
-            for b in 0..<spec.sequences {
-                let m = Matrix(rows: t, cols: d, values: Array(x[(b * t * d)..<((b + 1) * t * d)]))
-                LlamaBlock.forward(weights, x: m, shape: spec.shape, rope: rope)
-                for i in 0..<(t * d) { x[b * t * d + i] = m.data[i] }
-            }
-            let name = StagingNames.hidden(layer: spec.layer + 1, shard: spec.shard)
-            return ([(name, CalibrationFiles.encodeHidden(x, tokens: spec.tokenCount, width: d))], LayerPassResult(tokens: spec.tokenCount))
-        default:
-            throw RuntimeError.unsupported("a \(kind.rawValue) task is not a layer pass")
+        }
+        for b in 0..<spec.sequences {
+            let m = Matrix(rows: t, cols: d, values: Array(x[(b * t * d)..<((b + 1) * t * d)]))
+            forward(m, nil)
+            for i in 0..<(t * d) { x[b * t * d + i] = m.data[i] }
+        }
+        let name = StagingNames.hidden(layer: spec.layer + 1, shard: spec.shard)
+        return ([(name, CalibrationFiles.encodeHidden(x, tokens: spec.tokenCount, width: d))], LayerPassResult(tokens: spec.tokenCount))
+    }
+
+    /// The block's forward pass over one sequence, in place, with its weights loaded once.
+    private static func block(_ spec: LayerPassSpec, source: TensorRowSource, stagingFolder: String, staged: Bool) throws
+        -> (Matrix, LinearInputObserver?) -> Void {
+        switch spec.shape {
+        case .llama(let shape):
+            let w = try LayerPassWeights.load(spec, shape: shape, source: source, stagingFolder: stagingFolder, staged: staged)
+            let rope = LlamaBlock.ropeTables(tokens: spec.sequenceLength, shape: shape)
+            return { LlamaBlock.forward(w, x: $0, shape: shape, rope: rope, observe: $1) }
+        case .bert(let shape):
+            let w = try LayerPassWeights.loadBert(spec, shape: shape, source: source, stagingFolder: stagingFolder, staged: staged)
+            return { BertBlock.forward(w, x: $0, shape: shape, observe: $1) }
         }
     }
 }
