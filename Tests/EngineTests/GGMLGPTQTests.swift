@@ -46,7 +46,7 @@ final class GGMLGPTQTests: XCTestCase {
         let l = Self.layer
         for type in [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0] {
             let plain = try loss(searched(type, importance: nil), type)
-            let weighted = try loss(searched(type, importance: GGMLGPTQ.importanceWeights(l.h, cols: l.cols)), type)
+            let weighted = try loss(searched(type, importance: GGMLGPTQ.importanceWeights((0..<l.cols).map { l.h[$0 * l.cols + $0] })), type)
             let gptq = try loss(GGMLGPTQ.quantize(l.w, rows: l.rows, cols: l.cols, type: type, hessian: l.h, dampingFraction: 0.01), type)
             print(String(format: "proxy loss %@: search %.4g; diag(H)-weighted/search %.3f, GPTQ/search %.3f", type.rawValue, plain, weighted / plain, gptq / plain))
             XCTAssertLessThan(gptq, 0.5 * weighted, type.rawValue)

@@ -44,4 +44,26 @@ final class HessianCacheTests: XCTestCase {
         try FileManager.default.removeItem(atPath: folder + "/h2")
         XCTAssertThrowsError(try byCount.hessian(other, columns: n, stagingFolder: folder), "the older one went")
     }
+
+    /// A space whose H and factor would not both fit the budget keeps the factor and diag(H) only: H is summed
+    /// again from the shards when asked for, and the factor is the one built from the whole H.
+    func testAWideSpaceKeepsItsFactorAndDiagonalButNotH() throws {
+        let folder = TestPaths.temporaryFolder("hessian-cache-wide")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let n = 4
+        let a: [Double] = [4, 1, 0, 0, 1, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1]
+        let input = HessianInput(space: .mlpOutput, shards: [try shard(folder, "h0", a, n: n)], damping: 0.01, blockSize: 128, actOrder: false)
+        let reference = try a.withUnsafeBufferPointer { try GPTQHessianFactor(hessian: $0, cols: n, dampingFraction: 0.01, actOrder: true) }
+        let cache = HessianCache(budgetBytes: 2 * n * n * 8 - 1, maxEntries: 4)
+        XCTAssertEqual(try cache.factor(input, columns: n, stagingFolder: folder, actOrder: true).upper, reference.upper)
+        XCTAssertEqual(try cache.hessian(input, columns: n, stagingFolder: folder), a, "summed again from the shard")
+        _ = try cache.factor(input, columns: n, stagingFolder: folder, actOrder: true)
+        try FileManager.default.removeItem(atPath: folder + "/h0")
+        XCTAssertEqual(try cache.diagonal(input, columns: n, stagingFolder: folder), [4, 3, 2, 1])
+        XCTAssertEqual(try cache.factor(input, columns: n, stagingFolder: folder, actOrder: true).upper, reference.upper, "served from memory")
+        XCTAssertThrowsError(try cache.hessian(input, columns: n, stagingFolder: folder), "H was let go, and its shard is gone") {
+            XCTAssertTrue("\($0)".contains("h0"), "\($0)")
+        }
+    }
 }

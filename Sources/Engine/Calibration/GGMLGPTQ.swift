@@ -16,7 +16,7 @@ public enum GGMLGPTQ {
         let factor = try hessian.withUnsafeBufferPointer { (h) throws(CalibrationError) in
             try GPTQHessianFactor(hessian: h, cols: cols, dampingFraction: dampingFraction, actOrder: false)
         }
-        return try quantize(w, rows: rows, cols: cols, type: type, factor: factor, importance: importanceWeights(hessian, cols: cols), reference: reference)
+        return try quantize(w, rows: rows, cols: cols, type: type, factor: factor, importance: importanceWeights((0..<cols).map { hessian[$0 * cols + $0] }), reference: reference)
     }
 
     /// A row tile against its layer's factor (built without act-order: a block's columns stay together) and
@@ -105,9 +105,9 @@ public enum GGMLGPTQ {
 
     /// diag(H) as the searches' per-column importance, floored at a millionth of its mean so that a column the
     /// text never reached still counts (an all-zero block would leave a search nothing to fit).
-    static func importanceWeights(_ hessian: [Double], cols: Int) -> [Float] {
-        let diagonal = (0..<cols).map { max(hessian[$0 * cols + $0], 0) }
-        let floor = max(diagonal.reduce(0, +) / Double(cols) * 1e-6, Double.leastNormalMagnitude)
+    static func importanceWeights(_ diagonalOfH: [Double]) -> [Float] {
+        let diagonal = diagonalOfH.map { max($0, 0) }
+        let floor = max(diagonal.reduce(0, +) / Double(diagonal.count) * 1e-6, Double.leastNormalMagnitude)
         return diagonal.map { Float(max($0, floor)) }
     }
 }

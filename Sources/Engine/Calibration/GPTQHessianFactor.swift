@@ -29,26 +29,53 @@ public struct GPTQHessianFactor: Sendable {
         if let bad = (0..<cols).first(where: { hessian[$0 * cols + $0] < 0 }) {
             throw .notPositiveDefinite("Hessian diagonal [\(bad)] = \(hessian[bad * cols + bad]) is negative")
         }
+        // One working copy of H becomes U in place: at a frontier width (53,248 columns, 22.7 GB in f64) the
+        // factorization holds H and this one copy, never more.
         var h = Array(hessian.prefix(cols * cols))
         deadColumns = (0..<cols).filter { h[$0 * cols + $0] == 0 }
         for j in deadColumns { h[j * cols + j] = 1 }
         if actOrder {
             order = (0..<cols).sorted { h[$0 * cols + $0] > h[$1 * cols + $1] || (h[$0 * cols + $0] == h[$1 * cols + $1] && $0 < $1) }
-            let original = h
-            for (i, si) in order.enumerated() { for (j, sj) in order.enumerated() { h[i * cols + j] = original[si * cols + sj] } }
+            Self.permuteSymmetric(&h, n: cols, order: order)
         } else {
             order = Array(0..<cols)
         }
-        upper = try Self.inverseCholeskyUpper(h, n: cols, dampingFraction: dampingFraction)
+        try Self.inverseCholeskyUpper(&h, n: cols, dampingFraction: dampingFraction)
+        upper = h
         self.cols = cols
         self.dampingFraction = dampingFraction
         self.actOrder = actOrder
     }
 
-    /// Cholesky, the inverse from the factor (potri), then the inverse's upper Cholesky factor, as the GPTQ
-    /// reference does: no explicit inverse of H is formed from scratch.
-    static func inverseCholeskyUpper(_ h: [Double], n: Int, dampingFraction: Double) throws(CalibrationError) -> [Double] {
-        var a = h
+    /// h[i][j] = h[order[i]][order[j]], in place with one row of scratch: rows moved along the permutation's
+    /// cycles, then each row's columns gathered.
+    static func permuteSymmetric(_ h: inout [Double], n: Int, order: [Int]) {
+        var row = [Double](repeating: 0, count: n)
+        var placed = [Bool](repeating: false, count: n)
+        h.withUnsafeMutableBufferPointer { a in
+            for start in 0..<n where !placed[start] {
+                // Row i takes old row order[i]: walk i -> order[i] -> ..., carrying the first row round the cycle.
+                for c in 0..<n { row[c] = a[start * n + c] }
+                var i = start
+                while order[i] != start {
+                    let from = order[i]
+                    for c in 0..<n { a[i * n + c] = a[from * n + c] }
+                    placed[i] = true
+                    i = from
+                }
+                for c in 0..<n { a[i * n + c] = row[c] }
+                placed[i] = true
+            }
+            for i in 0..<n {
+                for j in 0..<n { row[j] = a[i * n + order[j]] }
+                for j in 0..<n { a[i * n + j] = row[j] }
+            }
+        }
+    }
+
+    /// H (damped) becomes U in place: Cholesky, the inverse from the factor (potri), then the inverse's upper
+    /// Cholesky factor, as the GPTQ reference does: no explicit inverse of H is formed from scratch.
+    static func inverseCholeskyUpper(_ a: inout [Double], n: Int, dampingFraction: Double) throws(CalibrationError) {
         var mean = 0.0
         for j in 0..<n { mean += a[j * n + j] }
         mean /= Double(n)
@@ -64,9 +91,12 @@ public struct GPTQHessianFactor: Sendable {
         for i in 0..<n { for j in 0..<i { a[i * n + j] = a[j * n + i] } }
         info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, upper, Int32(n), &a, Int32(n))
         guard info == 0 else { throw .notPositiveDefinite("Cholesky of (H + \(damping) I)⁻¹ failed at column \(info)") }
-        // LAPACK's upper (i <= j) element (i, j) is at a[j * n + i].
-        var u = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in i..<n { u[i * n + j] = a[j * n + i] } }
-        return u
+        // LAPACK's upper (i <= j) element (i, j) is at a[j * n + i]: moved to row-major a[i * n + j], zeros below.
+        for i in 0..<n {
+            for j in 0..<i {
+                a[j * n + i] = a[i * n + j]
+                a[i * n + j] = 0
+            }
+        }
     }
 }

@@ -11,7 +11,6 @@ enum CalibratedTile {
             throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding takes one symmetric int8/4/3/2 part without rotation, not this layout")
         }
         let cols = layout.columns
-        let h = try HessianCache.shared.hessian(hessian, columns: cols, stagingFolder: stagingFolder)
         let tile: QuantizedTile
         do {
             switch hessian.rounding {
@@ -21,7 +20,8 @@ enum CalibratedTile {
                 let factor = try HessianCache.shared.factor(hessian, columns: cols, stagingFolder: stagingFolder, actOrder: hessian.actOrder)
                 tile = try GPTQ.quantize(x, rows: rows, cols: cols, factor: factor, options: options)
             case .diagonalImportance:
-                tile = try ImportanceQuantizer.quantize(x, rows: rows, cols: cols, importance: (0..<cols).map { Float(h[$0 * cols + $0]) },
+                let diagonal = try HessianCache.shared.diagonal(hessian, columns: cols, stagingFolder: stagingFolder)
+                tile = try ImportanceQuantizer.quantize(x, rows: rows, cols: cols, importance: diagonal.map { Float($0) },
                                                         format: layout.low.format, groupSize: layout.low.groupSize)
             }
         } catch {
@@ -38,23 +38,21 @@ enum CalibratedTile {
                                    stagingFolder: String) throws -> NamedArray {
         guard layout.rotation.isIdentity else { throw CalibrationError.unsupported("tensor '\(layout.name)': calibrated rounding of a rotated ggml tile") }
         let cols = layout.columns
-        let h = try HessianCache.shared.hessian(hessian, columns: cols, stagingFolder: stagingFolder)
+        let importance = GGMLGPTQ.importanceWeights(try HessianCache.shared.diagonal(hessian, columns: cols, stagingFolder: stagingFolder))
         let reference = layout.ggmlCodes == .reference
         switch hessian.rounding {
         case .gptq:
             let bytes: [UInt8]
             do {
                 let factor = try HessianCache.shared.factor(hessian, columns: cols, stagingFolder: stagingFolder, actOrder: false)
-                bytes = try GGMLGPTQ.quantize(x, rows: rows, cols: cols, type: type, factor: factor,
-                                                   importance: GGMLGPTQ.importanceWeights(h, cols: cols), reference: reference)
+                bytes = try GGMLGPTQ.quantize(x, rows: rows, cols: cols, type: type, factor: factor, importance: importance, reference: reference)
             } catch {
                 throw CalibrationError.unsupported("tensor '\(layout.name)': \(error)")
             }
             return NamedArray(name: TileCodec.ggmlBlocks, dtype: .u8, shape: [rows, bytes.count / max(rows, 1)], bytes: bytes)
         case .diagonalImportance:
             return x.withUnsafeBufferPointer {
-                TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference,
-                                     importance: GGMLGPTQ.importanceWeights(h, cols: cols))
+                TileCodec.encodeGGML($0, rows: rows, cols: cols, type: type, reference: reference, importance: importance)
             }
         }
     }

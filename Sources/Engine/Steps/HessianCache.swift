@@ -4,17 +4,23 @@ import Foundation
 /// tensor's tiles in a row, and each would otherwise re-read every CAPTURE shard and redo the O(cols³) Cholesky.
 /// Keyed by the shards (name and digest, in order), so a resumed or other job never sees another's H. Entries
 /// are dropped oldest first beyond `maxEntries` (a block's four spaces) or `budgetBytes` (one always stays), so a
-/// worker holds about one block's H, never the model's. Two threads asking at once may both compute; the
-/// results are the same bytes.
+/// worker holds about one block's H, never the model's. Where H and a factor would not both fit the budget (a
+/// frontier-width space: 22.7 GB each at 53,248 columns), H is let go once factored, keeping its diagonal (the
+/// searches' importance), and summed again from the shards if asked for. Two threads asking at once may both
+/// compute; the results are the same bytes.
 final class HessianCache: @unchecked Sendable {
     static let shared = HessianCache(budgetBytes: 256 << 20, maxEntries: 4)
 
     private struct FactorKey: Hashable { let damping: Double; let actOrder: Bool }
     private final class Entry {
-        let hessian: [Double]
+        var hessian: [Double]?
+        let diagonal: [Double]
         var factors: [FactorKey: GPTQHessianFactor] = [:]
-        init(hessian: [Double]) { self.hessian = hessian }
-        var bytes: Int { hessian.count * 8 * (1 + factors.count) }
+        init(hessian: [Double], columns n: Int) {
+            self.hessian = hessian
+            diagonal = (0..<n).map { hessian[$0 * n + $0] }
+        }
+        var bytes: Int { 8 * ((hessian?.count ?? 0) + diagonal.count + factors.values.reduce(0) { $0 + $1.upper.count }) }
     }
 
     private let budgetBytes: Int
@@ -28,31 +34,54 @@ final class HessianCache: @unchecked Sendable {
         self.maxEntries = maxEntries
     }
 
+    /// The whole summed H.
     func hessian(_ input: HessianInput, columns: Int, stagingFolder: String) throws -> [Double] {
-        try entry(input, columns: columns, stagingFolder: stagingFolder).hessian
+        let e = try entry(input, columns: columns, stagingFolder: stagingFolder)
+        if let h = lock.withLock({ e.hessian }) { return h }
+        let h = try CalibrationFiles.sumHessians(input.shards, columns: columns, stagingFolder: stagingFolder)
+        lock.withLock {
+            if keepsHessian(e, count: h.count) { e.hessian = h; evict() }
+        }
+        return h
+    }
+
+    /// diag(H), without holding H.
+    func diagonal(_ input: HessianInput, columns: Int, stagingFolder: String) throws -> [Double] {
+        try entry(input, columns: columns, stagingFolder: stagingFolder).diagonal
     }
 
     func factor(_ input: HessianInput, columns: Int, stagingFolder: String, actOrder: Bool) throws -> GPTQHessianFactor {
         let e = try entry(input, columns: columns, stagingFolder: stagingFolder)
         let key = FactorKey(damping: input.damping, actOrder: actOrder)
         if let f = lock.withLock({ e.factors[key] }) { return f }
-        let f = try e.hessian.withUnsafeBufferPointer { (h) throws(CalibrationError) in
+        let h = try hessian(input, columns: columns, stagingFolder: stagingFolder)
+        let f = try h.withUnsafeBufferPointer { (h) throws(CalibrationError) in
             try GPTQHessianFactor(hessian: h, cols: columns, dampingFraction: input.damping, actOrder: actOrder)
         }
-        lock.withLock { e.factors[key] = f; evict() }
+        lock.withLock {
+            e.factors[key] = f
+            if !keepsHessian(e, count: h.count) { e.hessian = nil }
+            evict()
+        }
         return f
     }
 
     private func entry(_ input: HessianInput, columns: Int, stagingFolder: String) throws -> Entry {
         let key = "\(columns)|" + input.shards.map { "\($0.name):\($0.sha256)" }.joined(separator: ",")
         if let e = lock.withLock({ entries[key] }) { return e }
-        let e = Entry(hessian: try CalibrationFiles.sumHessians(input.shards, columns: columns, stagingFolder: stagingFolder))
+        let e = Entry(hessian: try CalibrationFiles.sumHessians(input.shards, columns: columns, stagingFolder: stagingFolder), columns: columns)
         lock.withLock {
             if entries[key] == nil { order.append(key) }
             entries[key] = e
             evict()
         }
         return e
+    }
+
+    /// Whether an entry holds its whole H: until it is factored, or while H and a factor fit the budget together.
+    /// Called with the lock held.
+    private func keepsHessian(_ e: Entry, count: Int) -> Bool {
+        e.factors.isEmpty || 2 * 8 * count <= budgetBytes
     }
 
     /// Called with the lock held.
