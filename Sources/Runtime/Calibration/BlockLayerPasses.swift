@@ -25,9 +25,10 @@ public struct BlockLayerPasses: LayerPassRunner {
                     moments[HessianSpace.allCases.firstIndex(of: space)!].add(input, rows: rows)
                 }
             }
-            let files = zip(HessianSpace.allCases, moments).map { space, h in
-                (name: StagingNames.hessian(layer: spec.layer, shard: spec.shard, space: space),
-                 bytes: CalibrationFiles.encodeHessian(h.symmetric(), columns: h.columns))
+            // Each space's sums let go as they are encoded: one H beside the files at a time.
+            let files = HessianSpace.allCases.indices.map { i in
+                (name: StagingNames.hessian(layer: spec.layer, shard: spec.shard, space: HessianSpace.allCases[i]),
+                 bytes: CalibrationFiles.encodeHessian(moments[i].takeSymmetric(), columns: moments[i].columns))
             }
             return (files, LayerPassResult(tokens: spec.tokenCount))
         }
@@ -78,10 +79,12 @@ struct SecondMoments {
         }
     }
 
-    /// The whole symmetric H, row-major.
-    func symmetric() -> [Double] {
-        var h = upper
+    /// The whole symmetric H, row-major, mirrored in place: the sums are handed over, not copied.
+    mutating func takeSymmetric() -> [Double] {
+        var h: [Double] = []
+        swap(&h, &upper)
         for i in 0..<columns { for j in 0..<i { h[i * columns + j] = h[j * columns + i] } }
+        widened = []
         return h
     }
 }
