@@ -153,7 +153,6 @@ public final class WorkerAgent: @unchecked Sendable {
         var mode = StorageMode.shared
         var outbox = StreamOutbox()
         var inbox: StreamInbox?
-        var inputs = StreamedInputs()
         var lastHeard = Date()
         var nextHeartbeat = Date().addingTimeInterval(heartbeat.interval)
         let poller = ZMQPoller([dealer] + pairs + (monitor.map { [$0.socket] } ?? []))
@@ -214,6 +213,12 @@ public final class WorkerAgent: @unchecked Sendable {
                     return .lost("coordinator rejected a message: \(r.reason)")
                 case .taskAssignment:
                     guard welcomed else { continue }
+                    // Streamed inputs no task here reads any more: the coordinator alone decides, so none is in use.
+                    if mode == .stream, let staging = inbox?.root {
+                        for name in envelope.taskAssignment.releaseInputs where StreamInbox.isSafe(name) {
+                            try? FileManager.default.removeItem(atPath: staging + "/" + name)
+                        }
+                    }
                     if let k = pairs.indices.first(where: { !busy.contains($0) }) {
                         busy.insert(k)
                         _ = try pairs[k].send(frames: [sessionTag, frames[0]])
@@ -228,7 +233,6 @@ public final class WorkerAgent: @unchecked Sendable {
                     // assignment. No size bound: only the coordinator knows their sizes, and this worker holds its key.
                     do {
                         try inbox?.receive(c, maxBytes: .max)
-                        if c.last { inputs.arrived(c.fileName, for: c.taskID) }
                     } catch {
                         log("worker \(settings.name): bad chunk from the coordinator: \(error)")
                     }
@@ -248,9 +252,7 @@ public final class WorkerAgent: @unchecked Sendable {
                 // A reply from an earlier session is dropped: that coordinator session requeued the task.
                 if welcomed && reply.count == 2 && reply[0] == sessionTag {
                     if mode == .stream, let staging = inbox?.root {
-                        if let task = try streamOutputs(reply[1], from: staging, into: &outbox) {
-                            for name in inputs.answered(task) { try? FileManager.default.removeItem(atPath: staging + "/" + name) }
-                        }
+                        try streamOutputs(reply[1], from: staging, into: &outbox)
                     } else {
                         outbox.enqueue(.message(reply[1]))
                     }
@@ -272,8 +274,7 @@ public final class WorkerAgent: @unchecked Sendable {
     }
 
     /// Stream mode: the result's output files go first, as Chunks, then the result itself (marked streamed).
-    /// Returns the task the reply answers (a result or a failure): the inputs streamed for it are no longer read.
-    private func streamOutputs(_ reply: [UInt8], from staging: String, into outbox: inout StreamOutbox) throws -> String? {
+    private func streamOutputs(_ reply: [UInt8], from staging: String, into outbox: inout StreamOutbox) throws {
         let envelope = try? EnvelopeCodec.decode(reply)
         switch envelope?.body {
         case .taskResult(var r):
@@ -285,13 +286,8 @@ public final class WorkerAgent: @unchecked Sendable {
             var streamed = envelope!
             streamed.body = .taskResult(r)
             outbox.enqueue(.message(try EnvelopeCodec.encode(streamed)))
-            return r.taskID
-        case .taskFailed(let f):
-            outbox.enqueue(.message(reply))
-            return f.taskID
         default:
             outbox.enqueue(.message(reply))
-            return nil
         }
     }
 
@@ -300,10 +296,11 @@ public final class WorkerAgent: @unchecked Sendable {
     private func useSource(_ w: Uqcit_V2_Welcome, mode: StorageMode) throws -> String {
         let staging: String
         if mode == .stream {
-            if localStaging == nil {
-                localStaging = NSTemporaryDirectory() + "uqcit-worker-\(settings.name)-\(UUID().uuidString)"
-                try FileManager.default.createDirectory(atPath: localStaging!, withIntermediateDirectories: true)
-            }
+            // A new session starts empty: this coordinator knows nothing of what an earlier one sent, and
+            // releases only what it sent itself.
+            if let old = localStaging { try? FileManager.default.removeItem(atPath: old) }
+            localStaging = NSTemporaryDirectory() + "uqcit-worker-\(settings.name)-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: localStaging!, withIntermediateDirectories: true)
             staging = localStaging!
         } else {
             var isDir: ObjCBool = false

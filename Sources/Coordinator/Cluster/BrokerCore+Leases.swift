@@ -16,18 +16,20 @@ extension BrokerCore {
     }
 
     /// Sends a leased task to its worker, with the staged files it reads first in stream mode (a COMPENSATE's
-    /// tiles; a layer pass's activations and staged tiles; a calibrated tile's or MEASURE's H shards), and journals
-    /// the lease.
+    /// tiles; a layer pass's activations and staged tiles; a calibrated tile's or MEASURE's H shards) unless the
+    /// worker holds them already, and journals the lease.
     func hand(_ task: TaskSpec, attempt: Int, to id: [UInt8]) throws {
         workers[id]!.leases.insert(task.id)
         workers[id]!.credits -= 1
+        var releases: [String] = []
         if options.storage == .stream {
-            for name in TaskInputs.stagedFiles(of: task, plan: scheduler.plan) {
+            for name in workers[id]!.streamedInputs.lease(task.id, reads: TaskInputs.stagedFiles(of: task, plan: scheduler.plan)) {
                 workers[id]!.outbox.enqueue(.file(taskID: task.id, attempt: UInt32(attempt), name: name,
                                                   path: wire.stagingDir + "/" + name, removeAfter: false))
             }
+            releases = workers[id]!.streamedInputs.takeReleases()
         }
-        workers[id]!.outbox.enqueue(.message(Messages.assignment(wire.jobID, task, attempt: attempt)))
+        workers[id]!.outbox.enqueue(.message(Messages.assignment(wire.jobID, task, attempt: attempt, releasing: releases)))
         try journal?.append(.lease(task: task.id, attempt: attempt, worker: workers[id]!.name))
         try pump(id)
     }
@@ -45,10 +47,12 @@ extension BrokerCore {
         switch finish ? leases.finish(task, worker: id, attempt: Int(attempt)) : leases.release(task, worker: id, attempt: Int(attempt)) {
         case .held(let others):
             workers[id]!.leases.remove(task)
+            workers[id]!.streamedInputs.end(task)
             workers[id]!.inbox.discard(task: task)
             guard finish else { return others }
             for o in others {
                 workers[o.worker]?.leases.remove(task)
+                workers[o.worker]?.streamedInputs.end(task)
                 workers[o.worker]?.inbox.discard(task: task)
                 if o.attempt < Int(attempt) { counters.backupWins += 1 }
             }
@@ -67,6 +71,7 @@ extension BrokerCore {
     func expireLeases() throws {
         for (task, lease, othersRemain) in leases.expire(at: now) {
             workers[lease.worker]?.leases.remove(task)
+            workers[lease.worker]?.streamedInputs.end(task)
             workers[lease.worker]?.inbox.discard(task: task)
             let who = workers[lease.worker].map { "worker \($0.name) (\($0.address))" } ?? "a departed worker"
             log("lease of task \(task) attempt \(lease.attempt) on \(who) passed its deadline; " + (othersRemain ? "its other lease runs on" : "requeued"))

@@ -15,4 +15,6 @@ struct WorkerSession {
     /// Everything sent to the worker goes through here, so task inputs streamed to it precede their assignment.
     var outbox = StreamOutbox()
     var inbox: StreamInbox
+    /// Stream mode: the staged files sent to the worker that its leased tasks read.
+    var streamedInputs = StreamedInputLedger()
 }

@@ -30,8 +30,11 @@ package enum Messages {
         return envelope(jobID, .shutdown(s))
     }
 
-    package static func assignment(_ jobID: String, _ task: TaskSpec, attempt: Int) -> [UInt8] {
-        envelope(jobID, .taskAssignment(Uqcit_V2_TaskAssignment(task, attempt: attempt)))
+    /// `releasing`: stream mode's staged files the worker may remove (TaskAssignment.release_inputs).
+    package static func assignment(_ jobID: String, _ task: TaskSpec, attempt: Int, releasing: [String] = []) -> [UInt8] {
+        var a = Uqcit_V2_TaskAssignment(task, attempt: attempt)
+        a.releaseInputs = releasing
+        return envelope(jobID, .taskAssignment(a))
     }
 
     package static func result(_ jobID: String, _ outcome: TaskOutcome, attempt: UInt32) -> [UInt8] {

@@ -18,7 +18,10 @@
 ///   worker -> Ready(credits)             coordinator -> TaskAssignment (at most `credits` outstanding)
 ///   worker -> TaskResult | TaskFailed    both ways   -> Heartbeat (every heartbeat_interval_ms)
 ///   coordinator -> Shutdown
-/// Stream storage mode adds Chunk (worker -> coordinator, before TaskResult) and ChunkAck (credits back).
+/// Stream storage mode adds Chunk both ways, each answered by a ChunkAck (credits back): a worker's output files
+/// before its TaskResult, and the staged files a task reads (H shards, activations, quantized tiles) from the
+/// coordinator before its TaskAssignment. The coordinator sends a worker each such file once while tasks leased to
+/// that worker read it; the worker keeps it until a later TaskAssignment lists it in release_inputs.
 ///
 /// Delivery is at-least-once: a task may arrive again with a higher `attempt`, so outputs must be idempotent.
 ///
@@ -1584,6 +1587,13 @@ public nonisolated struct Uqcit_V2_TaskAssignment: @unchecked Sendable {
       return Uqcit_V2_LayerPassTask()
     }
     set {_uniqueStorage()._task = .propagate(newValue)}
+  }
+
+  /// Stream mode: staged files sent to this worker earlier that no task leased to it reads any more; remove them
+  /// from the worker's staging. Never a file this task reads.
+  public var releaseInputs: [String] {
+    get {_storage._releaseInputs}
+    set {_uniqueStorage()._releaseInputs = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -3745,13 +3755,14 @@ nonisolated extension Uqcit_V2_MeasureTask: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskAssignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{3}tensor_index\0\u{2}\u{7}analyze\0\u{1}quantize\0\u{1}compensate\0\u{1}measure\0\u{1}capture\0\u{1}propagate\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{3}tensor_index\0\u{2}\u{7}analyze\0\u{1}quantize\0\u{1}compensate\0\u{1}measure\0\u{1}capture\0\u{1}propagate\0\u{4}\u{5}release_inputs\0")
 
   fileprivate class _StorageClass {
     var _taskID: String = String()
     var _attempt: UInt32 = 0
     var _tensorIndex: UInt64 = 0
     var _task: Uqcit_V2_TaskAssignment.OneOf_Task?
+    var _releaseInputs: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3766,6 +3777,7 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
       _attempt = source._attempt
       _tensorIndex = source._tensorIndex
       _task = source._task
+      _releaseInputs = source._releaseInputs
     }
   }
 
@@ -3865,6 +3877,7 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
             _storage._task = .propagate(v)
           }
         }()
+        case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._releaseInputs) }()
         default: break
         }
       }
@@ -3913,6 +3926,9 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
       }()
       case nil: break
       }
+      if !_storage._releaseInputs.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._releaseInputs, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3926,6 +3942,7 @@ nonisolated extension Uqcit_V2_TaskAssignment: SwiftProtobuf.Message, SwiftProto
         if _storage._attempt != rhs_storage._attempt {return false}
         if _storage._tensorIndex != rhs_storage._tensorIndex {return false}
         if _storage._task != rhs_storage._task {return false}
+        if _storage._releaseInputs != rhs_storage._releaseInputs {return false}
         return true
       }
       if !storagesAreEqual {return false}
