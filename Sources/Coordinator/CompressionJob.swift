@@ -45,8 +45,9 @@ public struct JobSummary: Codable, Sendable {
 /// to the journal first, so running the same job again on the same output folder resumes it.
 public enum CompressionJob {
     public static let version = "0.1.0"
+    /// With a sentence-transformers BERT's modules.json and pooling config: the pooling its GGUF export names.
     static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                                 "merges.txt", "vocab.json", "tokenizer.model", "added_tokens.json"]
+                                 "merges.txt", "vocab.json", "tokenizer.model", "added_tokens.json", "modules.json", "1_Pooling/config.json"]
 
     public static func run(_ o: JobOptions, log: ClusterLog = .standardError) throws -> JobSummary {
         let started = Date()
@@ -138,6 +139,7 @@ public enum CompressionJob {
         try fm.createDirectory(atPath: o.out + "/tokenizer", withIntermediateDirectories: true)
         for f in tokenizerFiles {
             if source is Checkpoint, let data = fm.contents(atPath: source.location + "/" + f) {
+                try fm.createDirectory(atPath: ((o.out + "/tokenizer/" + f) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try AtomicFileWriter.write(Array(data), to: o.out + "/tokenizer/" + f)
             }
         }

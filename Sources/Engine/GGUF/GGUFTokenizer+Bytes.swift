@@ -36,7 +36,7 @@ extension GGUFTokenizer {
     public static func forCheckpoint(folder: String, config: JSONValue) throws(GGUFError) -> GGUFTokenizer {
         let fm = FileManager.default
         if fm.fileExists(atPath: folder + "/tokenizer.json") {
-            return try GGUFTokenizer(huggingFaceFolder: folder, vocabularySize: config["vocab_size"]?.uint64Value.map { Int($0) })
+            return try GGUFTokenizer(huggingFaceFolder: folder, vocabularySize: config["vocab_size"]?.uint64Value.map { Int($0) }, config: config)
         }
         let tokenizerFiles = ["tokenizer.model", "vocab.json", "vocab.txt", "merges.txt", "tokenizer_config.json"]
         let present = tokenizerFiles.filter { fm.fileExists(atPath: folder + "/" + $0) }

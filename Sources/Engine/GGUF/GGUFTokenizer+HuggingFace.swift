@@ -7,11 +7,13 @@ import Foundation
 extension GGUFTokenizer {
     /// `vocabularySize`: the model's vocab_size (the embedding rows); ids without a token become "[PADn]".
     /// `pre`: llama.cpp's pre-tokenizer name, when the file's pre_tokenizer is not one recognised here.
-    public init(huggingFaceFolder folder: String, vocabularySize: Int?, pre: String? = nil) throws(GGUFError) {
+    /// `config`: the model's config.json when it is not in `folder` (a package keeps it beside its tokenizer folder).
+    public init(huggingFaceFolder folder: String, vocabularySize: Int?, config modelConfig: JSONValue? = nil, pre: String? = nil) throws(GGUFError) {
         let path = folder + "/tokenizer.json"
         let tokenizer = try Self.readJSON(path, required: true)!
         let tokenizerConfig = try Self.readJSON(folder + "/tokenizer_config.json", required: false)
-        let config = try Self.readJSON(folder + "/config.json", required: false)
+        var config = modelConfig
+        if config == nil { config = try Self.readJSON(folder + "/config.json", required: false) }
 
         guard let model = tokenizer["model"], let modelType = model["type"]?.stringValue else {
             throw .unsupported(file: path, reason: "no model.type")

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Writes a package as one GGUF v3 file for llama.cpp, at its compressed size: tensors stored as ggml blocks are
-/// copied row by row (Q and K rows reordered as convert_hf_to_gguf.py does for llama), norms become F32 as
-/// llama.cpp expects, and the architecture's hyper-parameters and the tokenizer go into the metadata. Streams
+/// copied row by row (Q and K rows reordered as convert_hf_to_gguf.py does for llama; a BERT's pooler left out
+/// as there), norms become F32 as llama.cpp expects, and the architecture's hyper-parameters and the tokenizer go into the metadata. Streams
 /// tensor by tensor, a tile of rows at a time, so memory is bounded by the tile, not the model.
 public enum GGUFExporter {
     public struct Summary: Sendable {
@@ -30,11 +30,10 @@ public enum GGUFExporter {
     public static func export(_ package: PackageReader, to path: String, requantize: Bool = false, tileElements: Int = 1 << 22) throws -> Summary {
         let configPath = package.path + "/config.json"
         let config = try JSONValue.parse(package.config)
-        let hp = try LlamaHyperParameters(config: config, file: configPath)
-        let names = GGUFLlamaNames(hp)
+        let names = try GGUFModelMapping(config: config, file: configPath, folder: package.path + "/tokenizer")
         let tokenizer = try tokenizerMetadata(package, config: config)
         var plans: [Plan] = []
-        for (_, t) in package.tensors {
+        for (_, t) in package.tensors where !names.isDropped(hf: t.name) {
             guard let name = names.ggufName(hf: t.name) else {
                 throw PackageError.invalid(path: package.path, reason: "tensor '\(t.name)' has no llama.cpp name: it cannot go into a GGUF file")
             }
@@ -49,11 +48,11 @@ public enum GGUFExporter {
             plans.append(Plan(stored: t, info: GGUFTensorInfo(name: name, dimensions: Array(t.shape.reversed()), type: type), permutation: permutation))
         }
         var infos = plans.map(\.info)
-        let ropeFactors = hp.llama3RopeFactors()
+        let ropeFactors = names.ropeFactors
         if let f = ropeFactors { infos.insert(GGUFTensorInfo(name: GGUFLlamaNames.ropeFrequenciesName, dimensions: [f.count], type: .f32), at: 0) }
 
         let mix = package.metadata.profile.settings.ggufMix
-        var metadata = hp.ggufMetadata(name: package.metadata.source.name, fileType: mix?.llamaFileType)
+        var metadata = names.ggufMetadata(name: package.metadata.source.name, fileType: mix?.llamaFileType)
         metadata.append(("general.quantization_version", .uint32(2)))
         metadata += tokenizer
         let writer = try GGUFWriter(path: path, metadata: metadata, tensors: infos)
