@@ -51,8 +51,17 @@ public enum HFFolderWriter {
             try AtomicFileWriter.write(Array(JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted])), to: out + "/model.safetensors.index.json")
         }
         try AtomicFileWriter.write(config, to: out + "/config.json")
-        if let tok = try? fm.contentsOfDirectory(atPath: package.path + "/tokenizer") {
-            for f in tok.sorted() { try AtomicFileWriter.write(Array(fm.contents(atPath: package.path + "/tokenizer/" + f)!), to: out + "/" + f) }
+        // The tokenizer files, and a sentence-transformers model's module configs (1_Pooling/config.json) with their folders.
+        if let tok = try? fm.subpathsOfDirectory(atPath: package.path + "/tokenizer") {
+            for f in tok.sorted() {
+                var isFolder: ObjCBool = false
+                guard fm.fileExists(atPath: package.path + "/tokenizer/" + f, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+                guard let data = fm.contents(atPath: package.path + "/tokenizer/" + f) else {
+                    throw PackageError.io(path: package.path + "/tokenizer/" + f, reason: "cannot read")
+                }
+                try fm.createDirectory(atPath: ((out + "/" + f) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try AtomicFileWriter.write(Array(data), to: out + "/" + f)
+            }
         }
     }
 }
