@@ -65,6 +65,27 @@ final class BertCalibratedTests: XCTestCase {
         XCTAssertEqual(worst, 0, "layer passes and the encoder differ by up to \(worst)")
     }
 
+    /// A BERT layer pass missing a weight of its embedding stage, or with sequences longer than its positions, is
+    /// refused naming what is wrong, before it runs.
+    func testABertPassWithoutItsEmbeddingStageIsRefused() throws {
+        let source = try Checkpoint(folder: TestModels.miniLM)
+        let tokens = Array(repeating: 2023, count: 80)
+        let plan = try JobPlan(source: source, profile: profile("gptq-int4", sequences: 2, length: 40), calibration: (tokens, "ids"))
+        var spec = try XCTUnwrap(plan.calibration).layerPass(block: 0, shard: 0, hidden: nil)
+        spec.tensors.removeAll { $0.role == .positionEmbedding }
+        let executor = StepExecutor(source: source, stagingFolder: folder + "/staging", layerPasses: BlockLayerPasses())
+        XCTAssertThrowsError(try executor.execute(.captureTask(anchor: 0, spec))) {
+            XCTAssertTrue("\($0)".contains("position_embedding"), "\($0)")
+        }
+        spec = try XCTUnwrap(plan.calibration).layerPass(block: 0, shard: 0, hidden: nil)
+        guard case .bert(var shape) = spec.shape else { return XCTFail("not a BERT pass") }
+        shape.maxPositions = 16
+        spec.shape = .bert(shape)
+        XCTAssertThrowsError(try executor.execute(.captureTask(anchor: 0, spec))) {
+            XCTAssertTrue("\($0)".contains("sequences of 40 tokens, but 16 positions"), "\($0)")
+        }
+    }
+
     /// gptq-int3 on 16 sequences of 128 word pieces: 1 and 2 workers write the same bytes, the same bytes per
     /// weight as uniform-int3, and sentence embeddings closer to the source's than uniform-int3's.
     func testGPTQAtThreeBitsKeepsEmbeddingsCloserThanRoundToNearest() throws {
