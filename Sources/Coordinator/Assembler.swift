@@ -106,7 +106,10 @@ public struct Assembler {
     /// The arrays of a quantized tensor: each tile part concatenated over the tiles, then the high-column
     /// index and the low-rank factors.
     func quantizedPieces(_ i: Int, _ a: TensorAssignment, layout: QuantizedTensorLayout, staged: [String: TaskOutputFile]) throws -> [Piece] {
-        let tiles = try (0..<plan.tileCount(i)).map { try openStaged(StagingNames.tile(i, $0), tensor: a.name, staged: staged) }
+        let names = (0..<plan.tileCount(i)).map { StagingNames.tile(i, $0) }
+        // Tiles of one array (ggml blocks) are verified as they are copied; others before.
+        if layout.ggml != nil, let piece = try oneArrayPiece(a, tiles: names, staged: staged) { return [piece] }
+        let tiles = try names.map { try openStaged($0, tensor: a.name, staged: staged) }
         guard let first = tiles.first else { throw PackageError.invalid(path: stagingFolder, reason: "tensor \(a.name) has no tiles") }
         var pieces: [Piece] = []
         for part in first.tensors.sorted(by: { $0.begin < $1.begin }) {
@@ -137,6 +140,46 @@ public struct Assembler {
             }
         }
         return pieces
+    }
+
+    /// A tensor whose tiles each hold one array: each tile is read whole once, checked against the size and
+    /// SHA-256 its journaled result states, and its array written from those same bytes, so nothing can change
+    /// between the check and the copy (and the tile is read once, not twice). Nil when a tile holds more arrays.
+    func oneArrayPiece(_ a: TensorAssignment, tiles: [String], staged: [String: TaskOutputFile]) throws -> Piece? {
+        var arrays: [TensorEntry] = []
+        for name in tiles {
+            let path = stagingFolder + "/" + name
+            guard staged[name] != nil else { throw PackageError.invalid(path: path, reason: "no journaled result states this file (tensor \(a.name))") }
+            let header = try SafetensorsFile(path: path).header
+            guard header.tensors.count == 1 else { return nil }
+            arrays.append(header.tensors[0])
+        }
+        guard let first = arrays.first else { throw PackageError.invalid(path: stagingFolder, reason: "tensor \(a.name) has no tiles") }
+        guard arrays.allSatisfy({ $0.name == first.name && $0.dtype == first.dtype && Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) }) else {
+            throw PackageError.invalid(path: stagingFolder + "/" + tiles[0], reason: "tensor \(a.name): its tiles' arrays differ in name, type or row shape")
+        }
+        let bytes = arrays.reduce(0) { $0 + $1.end - $1.begin }
+        var shape = first.shape
+        shape[0] = bytes / max(1, first.shape.dropFirst().reduce(1, *) * first.dtype.byteSize)
+        let entry = SafetensorsWriter.Entry(name: a.name + "#" + first.name, dtype: first.dtype, shape: shape, byteCount: bytes)
+        return Piece(entry: entry) { w in
+            for (name, expected) in zip(tiles, arrays) {
+                let path = self.stagingFolder + "/" + name, recorded = staged[name]!
+                let file = try PositionalFile(path: path)
+                guard file.size == recorded.size else {
+                    throw PackageError.invalid(path: path, reason: "tensor \(a.name): \(file.size) bytes, its journaled result states \(recorded.size)")
+                }
+                let whole = try file.read(offset: 0, count: file.size)
+                guard Digest.sha256Hex(whole) == recorded.sha256 else {
+                    throw PackageError.invalid(path: path, reason: "tensor \(a.name): SHA-256 differs from the one its journaled result states")
+                }
+                let header = try SafetensorsHeader.parse(prefix: whole, fileSize: whole.count, file: path)
+                guard header.tensors.count == 1, header.tensors[0] == expected else {
+                    throw PackageError.invalid(path: path, reason: "tensor \(a.name): the tile changed while the package was written")
+                }
+                try whole.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[(header.dataStart + expected.begin)..<(header.dataStart + expected.end)])) }
+            }
+        }
     }
 
     /// A staged file, opened only once it has the size and SHA-256 its journaled result states: a file changed
