@@ -20,7 +20,9 @@ fi
 for f in "$@"; do
     log=$WORK/$(basename "$f" .gguf).kl.log
     "$BIN/llama-perplexity" -m "$f" --kl-divergence-base "$BASE" --kl-divergence -t 2 -b 512 > "$log" 2>&1
-    kl=$(grep -E "^Mean +KLD:" "$log" | awk '{print $3, $4, $5}')
-    top=$(grep -E "^Same top p:" "$log" | awk '{print $4, $5, $6}')
+    # llama.cpp's logger thread can lose the last lines at exit: a missing line reads "n/a", not an abort.
+    kl=$(grep -E "^Mean +KLD:" "$log" | awk '{print $3, $4, $5}' || true)
+    top=$(grep -E "^Same top p:" "$log" | awk '{print $4, $5, $6}' || true)
+    kl=${kl:-n/a} top=${top:-n/a}
     printf '%s\tKL %s\tsame top token %s %%\n' "$f" "$kl" "$top"
 done
