@@ -146,11 +146,10 @@ public struct Assembler {
     /// SHA-256 its journaled result states, and its array written from those same bytes, so nothing can change
     /// between the check and the copy (and the tile is read once, not twice). Nil when a tile holds more arrays.
     func oneArrayPiece(_ a: TensorAssignment, tiles: [String], staged: [String: TaskOutputFile]) throws -> Piece? {
-        var arrays: [TensorEntry] = []
+        var arrays: [TensorEntry] = [], records: [TaskOutputFile] = []
         for name in tiles {
-            let path = stagingFolder + "/" + name
-            guard staged[name] != nil else { throw PackageError.invalid(path: path, reason: "no journaled result states this file (tensor \(a.name))") }
-            let header = try SafetensorsFile(path: path).header
+            records.append(try journaled(name, tensor: a.name, staged: staged))
+            let header = try SafetensorsFile(path: stagingFolder + "/" + name).header
             guard header.tensors.count == 1 else { return nil }
             arrays.append(header.tensors[0])
         }
@@ -163,8 +162,8 @@ public struct Assembler {
         shape[0] = bytes / max(1, first.shape.dropFirst().reduce(1, *) * first.dtype.byteSize)
         let entry = SafetensorsWriter.Entry(name: a.name + "#" + first.name, dtype: first.dtype, shape: shape, byteCount: bytes)
         return Piece(entry: entry) { w in
-            for (name, expected) in zip(tiles, arrays) {
-                let path = self.stagingFolder + "/" + name, recorded = staged[name]!
+            for (recorded, expected) in zip(records, arrays) {
+                let path = self.stagingFolder + "/" + recorded.name
                 let file = try PositionalFile(path: path)
                 guard file.size == recorded.size else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): \(file.size) bytes, its journaled result states \(recorded.size)")
@@ -186,13 +185,19 @@ public struct Assembler {
     /// on disk since (or by a worker that lied) never reaches the package.
     func openStaged(_ name: String, tensor: String, staged: [String: TaskOutputFile]) throws -> SafetensorsFile {
         let path = stagingFolder + "/" + name
-        guard let recorded = staged[name] else {
-            throw PackageError.invalid(path: path, reason: "no journaled result states this file (tensor \(tensor))")
-        }
+        let recorded = try journaled(name, tensor: tensor, staged: staged)
         do { try ResultValidator.verifyStaged([recorded], root: stagingFolder) } catch {
             throw PackageError.invalid(path: path, reason: "tensor \(tensor): \(error)")
         }
         return try SafetensorsFile(path: path)
+    }
+
+    /// The size and SHA-256 a journaled result states for a staged file; a file no result states is refused.
+    func journaled(_ name: String, tensor: String, staged: [String: TaskOutputFile]) throws -> TaskOutputFile {
+        guard let recorded = staged[name] else {
+            throw PackageError.invalid(path: stagingFolder + "/" + name, reason: "no journaled result states this file (tensor \(tensor))")
+        }
+        return recorded
     }
 
     func report(_ i: Int, _ a: TensorAssignment, folder: String, bytes: Int, results: TaskResults) -> TensorReport {

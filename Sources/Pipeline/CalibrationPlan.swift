@@ -49,11 +49,11 @@ public struct CalibrationPlan: Codable, Sendable {
         for (i, a) in assignments.enumerated() { index[a.tensor.name] = i }
         let bert: Bool
         if case .bert = shape { bert = true } else { bert = false }
-        let prefix = [bert ? "bert." : "model.", ""].first { index[$0 + (bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight")] != nil }
-        guard let prefix else {
-            throw JobError.invalid("\(source.location): no \(bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight") to embed the calibration tokens with")
+        let embeddingName = bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight"
+        guard let prefix = [bert ? "bert." : "model.", ""].first(where: { index[$0 + embeddingName] != nil }) else {
+            throw JobError.invalid("\(source.location): no \(embeddingName) to embed the calibration tokens with")
         }
-        embedding = assignments[index[prefix + (bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight")]!].tensor
+        embedding = assignments[index[prefix + embeddingName]!].tensor
         let linearRoles = shape.linearRoles
         blocks = try (0..<architecture.layers).map { l in
             // Llama's roles with their names (biases optional); BERT's, all required, block 0 with the embedding stage.

@@ -40,8 +40,8 @@ public struct JobPlan: Codable, Sendable {
             let types = try GGUFMixPlan.types(mix: mix, config: source.config, tensors: list.map(\.tensor), source: source.location,
                                               hasImportanceMatrix: importance != nil || calibrationSettings != nil)
             for i in list.indices where list[i].tensor.entry.shape.count >= 2 {
-                let type = types[list[i].name]
-                list[i].policy = type?.isQuantized == true ? .ggml(type!, codes: profile.ggmlCodes) : nil
+                // A tensor the file leaves out (a BERT's pooler) has no type and stays as stored.
+                list[i].policy = types[list[i].name].flatMap { $0.isQuantized ? .ggml($0, codes: profile.ggmlCodes) : nil }
             }
         }
         // A tensor with no elements has no tiles, so its QUANTIZE tasks would never finish it: it is stored as is.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A BERT encoder (sentence-transformers' MiniLM and the like) as llama.cpp's "bert" architecture: its
 /// hyper-parameters from config.json, the pooling from modules.json, and gguf-py's tensor names for it. The
 /// pooler and the position_ids buffer have no place in the file (convert_hf_to_gguf.py drops them too: llama.cpp
@@ -35,18 +33,8 @@ public struct GGUFBertNames: Sendable, Equatable {
         if let p = config["position_embedding_type"]?.stringValue, p != "absolute" {
             throw .unsupported(file: file, reason: "position_embedding_type '\(p)' (llama.cpp's bert takes absolute positions)")
         }
-        poolingType = folder.map { Self.poolingType(folder: $0) } ?? 1
-    }
-
-    /// sentence-transformers' pooling mode from modules.json and the Pooling module's config: CLS or mean.
-    static func poolingType(folder: String) -> UInt32 {
-        guard let d = FileManager.default.contents(atPath: folder + "/modules.json"),
-              let modules = try? JSONSerialization.jsonObject(with: d) as? [[String: Any]],
-              let pooling = modules.first(where: { ($0["type"] as? String)?.hasSuffix("models.Pooling") == true }),
-              let path = pooling["path"] as? String,
-              let c = FileManager.default.contents(atPath: folder + "/" + path + "/config.json"),
-              let o = try? JSONSerialization.jsonObject(with: c) as? [String: Any] else { return 1 }
-        return o["pooling_mode_cls_token"] as? Bool == true ? 2 : 1
+        // llama.cpp pools by mean or CLS (max pooling has no counterpart there: mean).
+        poolingType = folder.map { SentencePooling.load(folder: $0).mode == .cls ? 2 : 1 } ?? 1
     }
 
     private static let whole: [(hf: String, gguf: String)] = [

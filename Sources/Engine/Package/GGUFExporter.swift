@@ -2,8 +2,9 @@ import Foundation
 
 /// Writes a package as one GGUF v3 file for llama.cpp, at its compressed size: tensors stored as ggml blocks are
 /// copied row by row (Q and K rows reordered as convert_hf_to_gguf.py does for llama; a BERT's pooler left out
-/// as there), norms become F32 as llama.cpp expects, and the architecture's hyper-parameters and the tokenizer go into the metadata. Streams
-/// tensor by tensor, a tile of rows at a time, so memory is bounded by the tile, not the model.
+/// as there), norms become F32 as llama.cpp expects, and the architecture's hyper-parameters and the tokenizer go
+/// into the metadata. Streams tensor by tensor, a tile of rows at a time, so memory is bounded by the tile, not the
+/// model.
 public enum GGUFExporter {
     public struct Summary: Sendable {
         public var tensors: Int
