@@ -18,8 +18,9 @@ public enum AutoProfile {
                                   report: @escaping @Sendable (String) -> Void = { _ in }) -> BitAllocation {
         { measurements, plan in
             let weights = plan.assignments.indices.filter { plan.assignments[$0].isQuantized }
-            let fixedBytes = plan.assignments.filter { !$0.isQuantized }.reduce(0) { $0 + $1.tensor.entry.end - $1.tensor.entry.begin }
-            let overhead = overheadPerTensor * weights.count + overheadPerStoredTensor * (plan.assignments.count - weights.count)
+            let countsGGUF = countsGGUFBytes(plan.profile)
+            let fixedBytes = plan.assignments.filter { !$0.isQuantized }.reduce(0) { $0 + storedBytes($1.tensor.entry, inGGUF: countsGGUF) }
+            let overhead = countsGGUF ? 0 : overheadPerTensor * weights.count + overheadPerStoredTensor * (plan.assignments.count - weights.count)
             let total = plan.totalParameters
             let budget = Int(target * Double(total) / 8) - fixedBytes - overhead
             let menu = try weights.map { i in
@@ -29,9 +30,23 @@ public enum AutoProfile {
             let loss = weights.map { sensitivity?[plan.assignments[$0].name] ?? Double(plan.assignments[$0].tensor.entry.elementCount) }
             let (policies, bytes) = try choose(weights, menu: menu, loss: loss, budget: budget, fixedBytes: fixedBytes + overhead,
                                                parameters: total, target: target, plan: plan)
-            report(String(format: "auto: %d tensors allocated, planned %.3f bits per weight for a %.3f target", weights.count, Double(bytes * 8) / Double(total), target))
+            report(String(format: "auto: %d tensors allocated, planned %.3f bits per weight (%@) for a %.3f target", weights.count,
+                          Double(bytes * 8) / Double(total), countsGGUF ? "the GGUF file's tensors" : "the layers/ folder", target))
             return policies
         }
+    }
+
+    /// Over ggml types only (gguf-auto) the target is the exported GGUF file's bits per weight over its tensors,
+    /// the number llama-quantize's mixes are compared by: a package's JSON metadata per tensor (3 KB, which on a
+    /// 3M-parameter model is 0.2 bits per weight) never reaches that file, so it is not budgeted.
+    static func countsGGUFBytes(_ profile: Profile) -> Bool {
+        guard let candidates = profile.candidates, !candidates.isEmpty else { return false }
+        return candidates.allSatisfy { $0.ggml != nil }
+    }
+
+    /// A tensor kept as stored: its bytes in the package, or in the GGUF file, where 1-D tensors become F32.
+    static func storedBytes(_ entry: TensorEntry, inGGUF: Bool) -> Int {
+        inGGUF && entry.shape.count < 2 ? 4 * entry.elementCount : entry.end - entry.begin
     }
 
     /// A calibrated auto job's allocation, made for one block's linears once their MEASURE tasks have scored
