@@ -19,7 +19,7 @@ struct StartCommand: ParsableCommand {
     @Option(help: "Hugging Face checkpoint folder (config.json + *.safetensors).") var model: String?
     @Option(help: "Output package folder (default out/package).") var out: String?
     @Option(help: "Profile name (cluster-config/profiles/NAME.yaml) or a YAML path (default uqcit).") var profile: String?
-    @Option(help: "Bits per weight for a profile with candidates (auto, gptq-auto, gguf-auto): over all parameters from the layers/ folder (gguf-auto: from the exported GGUF file's tensors); with --calibration, over each block's linears from their arrays.") var targetBpw: Double?
+    @Option(help: "Bits per weight for a profile with candidates (auto, gptq-auto, gguf-auto): over all parameters from the layers/ folder, with --calibration over each block's linears from their arrays; for gguf-auto, either way, over the exported GGUF file's tensors.") var targetBpw: Double?
     @Option(help: "Calibration text, read by the model's tokenizer, for a calibrated profile (gptq-*, gptq-auto, importance-*) or a GGUF profile (gguf-*: GPTQ inside the ggml grids); keep it disjoint from eval text.") var calibration: String?
     @Option(help: "Use at most this many tokens of the calibration text (default: the profile's sequences x sequence_length).") var calibrationTokens: Int?
     @Option(help: "Text whose last 8 windows the sensitivity pass of a data-free auto profile scores (default: the model's eval.txt); keep it disjoint from eval text.") var sensitivityText: String?

@@ -54,20 +54,45 @@ public enum AutoProfile {
     /// produce): their arrays get `target` bits per weight between them, spent where the output error per byte
     /// falls fastest (loss = parameters * relative output error²). Every block gets the same share, since the
     /// blocks after it are not measured yet.
+    /// Over ggml types only (gguf-auto) `target` is the GGUF file's bits per weight, as without calibration; each
+    /// block's linears then get the share of it that the tensors outside the choice leave (`linearShare`).
     public static func blockAllocation(targetBitsPerWeight target: Double, report: @escaping @Sendable (String) -> Void = { _ in }) -> BitAllocation {
         { measurements, plan in
             let tensors = measurements.keys.sorted()
             let menu = tensors.map { measurements[$0]! }
             let parameters = tensors.reduce(0) { $0 + plan.assignments[$1].tensor.entry.elementCount }
-            let budget = Int(target * Double(parameters) / 8)
+            let share = countsGGUFBytes(plan.profile) ? try linearShare(ofFileTarget: target, plan: plan) : target
+            let budget = Int(share * Double(parameters) / 8)
             let loss = tensors.map { Double(plan.assignments[$0].tensor.entry.elementCount) }
             let (policies, bytes) = try choose(tensors, menu: menu, loss: loss, budget: budget, fixedBytes: 0,
-                                               parameters: parameters, target: target, plan: plan)
+                                               parameters: parameters, target: share, plan: plan)
             let folder = tensors.first.map { plan.assignments[$0].folder } ?? ""
-            report(String(format: "auto: %@: %d tensors allocated, %.3f bits per weight for a %.3f target", folder, tensors.count,
-                          Double(bytes * 8) / Double(max(parameters, 1)), target))
+            report(String(format: "auto: %@: %d tensors allocated, %.3f bits per weight for a %.3f target%@", folder, tensors.count,
+                          Double(bytes * 8) / Double(max(parameters, 1)), share,
+                          share == target ? "" : String(format: " (the block linears' share of %.3f over the GGUF file)", target)))
             return policies
         }
+    }
+
+    /// The bits per weight every calibrated block's linears may spend so that the GGUF file meets `target` over
+    /// all its tensors: the file's budget less what the tensors outside the choice take there (norms as F32,
+    /// embeddings and head in the profile's fixed type), spread over the linears.
+    static func linearShare(ofFileTarget target: Double, plan: JobPlan) throws -> Double {
+        guard let calibration = plan.calibration else { return target }
+        let linears = Set(calibration.blocks.flatMap(\.linears.values).filter(plan.awaitsAllocation))
+        var fixedBytes = 0, linearParameters = 0
+        for (i, a) in plan.assignments.enumerated() {
+            let entry = a.tensor.entry
+            if linears.contains(i) { linearParameters += entry.elementCount }
+            else if let rowBytes = a.policy?.ggml?.rowBytes(columns: entry.columns) { fixedBytes += rowBytes * entry.rows }
+            else { fixedBytes += storedBytes(entry, inGGUF: true) }
+        }
+        let share = (target * Double(plan.totalParameters) / 8 - Double(fixedBytes)) * 8 / Double(max(linearParameters, 1))
+        guard share > 0 else {
+            throw JobError.invalid(String(format: "a target of %.3f bits per weight is below what the tensors outside the choice take alone (%.3f)",
+                                          target, Double(fixedBytes * 8) / Double(plan.totalParameters)))
+        }
+        return share
     }
 
     /// BitAllocator's choice for `tensors` (their menus in the same order) within `budget` bytes of arrays: the

@@ -98,23 +98,24 @@ final class CalibratedJobTests: XCTestCase {
     }
 
     /// gguf-auto: the same block-by-block allocation over ggml types, exported as a GGUF file whose block linears
-    /// carry several k-quant types within the budget.
+    /// carry several k-quant types and whose tensors meet the target over the whole file.
     func testCalibratedAutoOverGGMLTypesExportsAMixedGGUF() throws {
         var (profile, text) = try calibrated("gguf-auto")
         profile.calibration?.actOrder = false
         let out = folder + "/gguf-auto"
-        let s = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: profile, workers: 2, progress: false,
-                                                  allocation: AutoProfile.blockAllocation(targetBitsPerWeight: 3.5), calibration: text))
-        XCTAssertGreaterThan(s.metadata.measured.bitsPerWeightQuantizedTensors, 3.2, "the budget is spent")
+        _ = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: out, profile: profile, workers: 2, progress: false,
+                                              allocation: AutoProfile.blockAllocation(targetBitsPerWeight: 3.5), calibration: text))
         _ = try GGUFExporter.export(try PackageReader(path: out), to: folder + "/auto.gguf")
         let file = try GGUFFile(path: folder + "/auto.gguf")
         let linears = file.tensors.filter { $0.name.hasPrefix("blk.") && $0.type.isQuantized }
         let types = Set(linears.map(\.type))
         XCTAssertGreaterThan(types.count, 1, "\(types)")
         XCTAssertTrue(types.isSubset(of: [.q2_K, .q3_K, .iq4_xs, .q4_K, .q5_K, .q6_K, .q8_0]), "\(types)")
-        // The budget is the block linears' (their arrays are the GGUF's bytes); embeddings and head are Q6_K beside it.
-        let bits = Double(linears.reduce(0) { $0 + $1.byteCount } * 8) / Double(linears.reduce(0) { $0 + $1.rows * $1.columns })
+        // The target is the file's, as without calibration: the block linears get what embeddings and head (Q6_K,
+        // outside the choice) and the F32 norms leave of it.
+        let bits = Double(file.tensors.reduce(0) { $0 + $1.byteCount } * 8) / Double(file.tensors.reduce(0) { $0 + $1.elementCount })
         XCTAssertLessThanOrEqual(bits, 3.5)
+        XCTAssertGreaterThan(bits, 3.5 * 0.98, "the budget is spent")
         XCTAssertEqual(file.tensors.first { $0.name == "token_embd.weight" }?.type, .q6_K)
     }
 
