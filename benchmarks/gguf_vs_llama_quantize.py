@@ -17,7 +17,14 @@ With --calibrated each side calibrates its own way on that same text and token b
 llama-imatrix matrix, ours with `coordinator start --calibration` (GPTQ inside the ggml grids, H captured layer by
 layer through our quantized blocks). The rows again show llama-quantize without its matrix.
 
-  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama] [--imatrix | --calibrated]
+With --auto ours is `--profile gguf-auto --target-bpw B`, B the peer file's bits per weight over its tensors: the
+types chosen per tensor (not the mix's rules) within the same bytes, data-free but for the sensitivity pass, which
+scores 8 windows of that same calibration text (`--sensitivity-text`; 4,096 tokens, disjoint from the eval text).
+Since that reads text, the rows show llama-quantize both with the llama-imatrix matrix and without it.
+--auto --calibrated: ours gguf-auto with --calibration (each type scored by GPTQ's output error through H) at the
+bytes of llama-quantize's file made with the matrix.
+
+  python3 benchmarks/gguf_vs_llama_quantize.py [--mixes Q4_K_M,IQ4_XS,Q3_K_M,Q2_K] [--models smollm2,tiny-llama] [--imatrix | --calibrated] [--auto]
 """
 import argparse
 import json
@@ -83,16 +90,23 @@ def importance_matrix(model, spec, work):
     return out
 
 
-def ours(model, mix, spec, work, imatrix, calibrated=False):
-    """Made afresh every run: unlike the peer's, our files change with the code."""
-    tag = f"{mix}-calibrated" if calibrated else f"{mix}-imatrix" if imatrix else mix
+def ours(model, mix, spec, work, imatrix, calibrated=False, auto_bpw=None):
+    """Made afresh every run: unlike the peer's, our files change with the code. `auto_bpw`: gguf-auto at that
+    target instead of the mix, its sensitivity scored on the calibration text."""
+    tag = (f"{mix}-auto" if auto_bpw else mix) + ("-calibrated" if calibrated else "-imatrix" if imatrix and not auto_bpw else "")
     pkg, out = os.path.join(work, f"ours-{tag}"), os.path.join(work, f"ours-{tag}.gguf")
     subprocess.run(["rm", "-rf", pkg, out], check=True)
+    profile = "gguf-" + mix.lower()
     if calibrated:
         weighting = ["--calibration", os.path.join(work, "calibration.txt"), "--calibration-tokens", str(512 * spec["imatrix_chunks"])]
+    elif auto_bpw:
+        weighting = ["--sensitivity-text", os.path.join(work, "calibration.txt")]
     else:
         weighting = ["--imatrix", imatrix] if imatrix else []
-    run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", "gguf-" + mix.lower(),
+    if auto_bpw:
+        profile = "gguf-auto"
+        weighting += ["--target-bpw", f"{auto_bpw:.4f}"]
+    run([os.path.join(SWIFT_BIN, "coordinator"), "start", "--model", spec["ours_source"], "--profile", profile,
          "--out", pkg, "--workers", "2"] + weighting)
     run([os.path.join(SWIFT_BIN, "uqcit"), "export", pkg, "--format", "gguf", "--out", out])
     return out
@@ -114,8 +128,11 @@ def main():
     ap.add_argument("--windows", type=int, help="the first N windows of 512 of each eval text (default: all of it)")
     ap.add_argument("--calibrated", action="store_true",
                     help="llama-quantize with llama-imatrix's matrix, ours with --calibration on the same text and tokens")
+    ap.add_argument("--auto", action="store_true",
+                    help="ours gguf-auto at the peer file's bits per weight, sensitivity on the calibration text")
     args = ap.parse_args()
-    args.imatrix = args.imatrix or args.calibrated
+    with_matrix = args.imatrix or args.calibrated
+    args.imatrix = with_matrix or args.auto
     if not os.path.exists(MODELS["tiny-llama"]["peer_source"]):
         run([sys.executable, os.path.join(ROOT, "scripts", "tiny_llama_to_gguf.py")])
     results = []
@@ -128,12 +145,17 @@ def main():
         imatrix = importance_matrix(model, spec, work) if args.imatrix else None
         for mix in args.mixes.split(","):
             t0 = time.time()
-            a, b = ours(model, mix, spec, work, imatrix, args.calibrated), peer(model, mix, spec, work, imatrix)
+            b = peer(model, mix, spec, work, imatrix if with_matrix else None)
+            # Four decimals, rounded down, so that our file is never the larger.
+            auto_bpw = int(8 * tensor_bytes(b) / parameters(b) * 1e4) / 1e4 if args.auto else None
+            a = ours(model, mix, spec, work, imatrix if with_matrix else None, args.calibrated, auto_bpw)
             row = {"model": model, "mix": mix, "source_ppl": base, "parameters": parameters(b),
                    "ours_bytes": tensor_bytes(a), "peer_bytes": tensor_bytes(b)}
             row["ours_ppl"], row["ours_se"], _ = perplexity(a, spec["eval"], args.windows, work)
             row["peer_ppl"], row["peer_se"], _ = perplexity(b, spec["eval"], args.windows, work)
-            if imatrix:
+            if args.auto and not with_matrix:
+                row["peer_imatrix_ppl"], row["peer_imatrix_se"], _ = perplexity(peer(model, mix, spec, work, imatrix), spec["eval"], args.windows, work)
+            elif imatrix:
                 row["peer_plain_ppl"], row["peer_plain_se"], _ = perplexity(peer(model, mix, spec, work, None), spec["eval"], args.windows, work)
             row["windows"] = windows
             row["bytes_ratio"] = row["ours_bytes"] / row["peer_bytes"]
@@ -142,18 +164,22 @@ def main():
             results.append(row)
             print(f"{model} {mix}: ours {row['ours_ppl']:.4f} ({row['ours_bpw']:.3f} bpw), llama-quantize {row['peer_ppl']:.4f} "
                   f"({row['peer_bpw']:.3f} bpw), {time.time() - t0:.0f} s", file=sys.stderr)
-    name = "gguf-vs-llama-quantize" + ("-calibrated" if args.calibrated else "-imatrix" if args.imatrix else "")
+    name = "gguf-vs-llama-quantize" + ("-auto" if args.auto else "") + ("-calibrated" if args.calibrated else "-imatrix" if with_matrix else "")
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(results, f, indent=1)
-    both = " (calibrated: ours GPTQ, llama-quantize its imatrix)" if args.calibrated else " (both with the imatrix)" if args.imatrix else ""
+    both = ("calibrated: ours GPTQ, llama-quantize its imatrix" if args.calibrated else "both with the imatrix" if with_matrix
+            else "llama-quantize without imatrix" if args.auto else "")
+    both = f" ({'gguf-auto; ' if args.auto else ''}{both})" if both else ""
+    extra = " ppl llama-quantize with imatrix |" if args.auto and not with_matrix else " ppl llama-quantize without imatrix |" if with_matrix else ""
     lines = [f"| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours{both} | ppl llama-quantize{both} | source ppl | "
-             "change vs source ours / llama-quantize |" + (" ppl llama-quantize without imatrix |" if args.imatrix else ""),
-             "|---|---|---|---|---|---|---|---|" + ("---|" if args.imatrix else "")]
+             "change vs source ours / llama-quantize |" + extra,
+             "|---|---|---|---|---|---|---|---|" + ("---|" if extra else "")]
     for r in results:
         lines.append(f"| {r['model']} ({r['windows']} windows) | {r['mix']} | {r['ours_bpw']:.3f} / {r['peer_bpw']:.3f} | {r['bytes_ratio']:.4f} | "
                      f"{r['ours_ppl']:.4f} ± {r['ours_se']:.4f} | {r['peer_ppl']:.4f} ± {r['peer_se']:.4f} | {r['source_ppl']:.4f} | "
                      f"{100 * (r['ours_ppl'] / r['source_ppl'] - 1):+.2f}% / {100 * (r['peer_ppl'] / r['source_ppl'] - 1):+.2f}% |"
-                     + (f" {r['peer_plain_ppl']:.4f} ± {r['peer_plain_se']:.4f} |" if args.imatrix else ""))
+                     + (f" {r['peer_imatrix_ppl']:.4f} ± {r['peer_imatrix_se']:.4f} |" if args.auto and not with_matrix
+                        else f" {r['peer_plain_ppl']:.4f} ± {r['peer_plain_se']:.4f} |" if with_matrix else ""))
     open(os.path.join(OUT, name + ".md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
