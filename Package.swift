@@ -42,7 +42,7 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "Kernels", "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Sources/Engine",
             swiftSettings: [.unsafeFlags(["-O"])]),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the Swift code for the wire contract in proto/ into Sources/Protocol/Generated/.
+# Regenerates the Swift code for the wire contract in proto/ into Sources/Protocol/Generated/, and for the part of
+# SentencePiece's model file that the GGUF export reads into Sources/Engine/GGUF/Generated/.
 # Uses the system protoc with a protoc-gen-swift built from swift-protobuf 1.39.0 (the version Package.swift
 # resolves), so generated code and runtime always match. The plugin is built once into /tmp and reused.
 set -euo pipefail
@@ -28,3 +29,13 @@ protoc \
     --proto_path=proto \
     proto/uqcit/v2/messages.proto
 echo "generated $(cd "$OUT_DIR" && find . -name '*.pb.swift' | sort | tr '\n' ' ')"
+
+# SentencePiece's model file, read by the Engine when a checkpoint's tokenizer is a tokenizer.model.
+SPM_OUT_DIR="$ROOT/Sources/Engine/GGUF/Generated"
+mkdir -p "$SPM_OUT_DIR"
+protoc \
+    --plugin=protoc-gen-swift="$PLUGIN" \
+    --swift_out=Visibility=Internal:"$SPM_OUT_DIR" \
+    --proto_path=proto \
+    proto/sentencepiece/sentencepiece_model.proto
+echo "generated $(cd "$SPM_OUT_DIR" && find . -name '*.pb.swift' | sort | tr '\n' ' ')"

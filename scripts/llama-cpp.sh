@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the peer we measure GGUF export against: llama.cpp's llama-quantize, llama-perplexity and llama-imatrix.
+# Builds the peer we measure GGUF export against: llama.cpp's llama-quantize, llama-perplexity and llama-imatrix,
+# and llama-tokenize, which scripts/check_sentencepiece_gguf.py tokenizes with.
 # PyPI is the only source host this machine reaches, so the llama.cpp sources come from the
 # llama-cpp-python sdist, which vendors them under vendor/llama.cpp. Never run in CI.
 # Idempotent: each step (download, extract, configure, build) is skipped when its result exists.
@@ -15,9 +16,9 @@ SDIST="$PEERS/llama_cpp_python-$VERSION.tar.gz"
 SRC="$PEERS/llama_cpp_python-$VERSION/vendor/llama.cpp"
 BUILD="$PEERS/build-$VERSION"
 BIN="$PEERS/bin"
-TARGETS=(llama-quantize llama-perplexity llama-imatrix)
+TARGETS=(llama-quantize llama-perplexity llama-imatrix llama-tokenize)
 
-if [[ -x "$BIN/llama-quantize" && -x "$BIN/llama-perplexity" && -x "$BIN/llama-imatrix" && -f "$BIN/VERSION" && $(cat "$BIN/VERSION") == "$VERSION" ]]; then
+if [[ -x "$BIN/llama-quantize" && -x "$BIN/llama-perplexity" && -x "$BIN/llama-imatrix" && -x "$BIN/llama-tokenize" && -f "$BIN/VERSION" && $(cat "$BIN/VERSION") == "$VERSION" ]]; then
     echo "llama.cpp tools (llama-cpp-python $VERSION sdist) already built in $BIN"
     exit 0
 fi

@@ -31,14 +31,19 @@ extension GGUFTokenizer {
         return try! GGUFTokenizer(entries: entries, file: "byte vocabulary")
     }
 
-    /// The tokenizer of a Hugging Face checkpoint folder: from tokenizer.json when there is one, else the byte
-    /// vocabulary when the model has 256 tokens and no tokenizer files (its ids are bytes).
+    /// The tokenizer of a Hugging Face checkpoint folder: from tokenizer.json when there is one, else from a
+    /// SentencePiece tokenizer.model, else the byte vocabulary when the model has 256 tokens and no tokenizer
+    /// files (its ids are bytes).
     public static func forCheckpoint(folder: String, config: JSONValue) throws(GGUFError) -> GGUFTokenizer {
         let fm = FileManager.default
+        let vocabularySize = config["vocab_size"]?.uint64Value.map { Int($0) }
         if fm.fileExists(atPath: folder + "/tokenizer.json") {
-            return try GGUFTokenizer(huggingFaceFolder: folder, vocabularySize: config["vocab_size"]?.uint64Value.map { Int($0) }, config: config)
+            return try GGUFTokenizer(huggingFaceFolder: folder, vocabularySize: vocabularySize, config: config)
         }
-        let tokenizerFiles = ["tokenizer.model", "vocab.json", "vocab.txt", "merges.txt", "tokenizer_config.json"]
+        if fm.fileExists(atPath: folder + "/tokenizer.model") {
+            return try GGUFTokenizer(sentencePieceFolder: folder, vocabularySize: vocabularySize, config: config)
+        }
+        let tokenizerFiles = ["vocab.json", "vocab.txt", "merges.txt", "tokenizer_config.json"]
         let present = tokenizerFiles.filter { fm.fileExists(atPath: folder + "/" + $0) }
         if present.isEmpty, config["vocab_size"]?.uint64Value == 256 { return byteLevel() }
         throw .unsupported(file: folder, reason: present.isEmpty

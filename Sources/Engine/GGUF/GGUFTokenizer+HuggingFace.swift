@@ -85,7 +85,7 @@ extension GGUFTokenizer {
         try self.init(entries: entries, file: path)
     }
 
-    private static func readJSON(_ path: String, required: Bool) throws(GGUFError) -> JSONValue? {
+    static func readJSON(_ path: String, required: Bool) throws(GGUFError) -> JSONValue? {
         guard let data = FileManager.default.contents(atPath: path) else {
             if required { throw .io(file: path, reason: "file not found") }
             return nil
@@ -104,7 +104,7 @@ extension GGUFTokenizer {
     }
 
     /// Added tokens that are control tokens though not marked special (convert_hf_to_gguf's rule).
-    private static func looksSpecial(_ t: String) -> Bool {
+    static func looksSpecial(_ t: String) -> Bool {
         ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(t)
             || (t.hasPrefix("<|") && t.hasSuffix("|>")) || (t.hasPrefix("<\u{FF5C}") && t.hasSuffix("\u{FF5C}>"))
             || (t.hasPrefix("<unused") && t.hasSuffix(">"))
@@ -155,7 +155,7 @@ extension GGUFTokenizer {
     /// Special token ids and add_*_token flags, as gguf-py's SpecialVocab reads them: names from
     /// tokenizer_config.json (bos falling back to cls, eos to sep) resolved through added_tokens, add flags from
     /// the post-processor template and tokenizer_config.json, remaining ids from config.json.
-    private static func specialTokens(tokenizer: JSONValue, tokenizerConfig: JSONValue?, config: JSONValue?, tokenCount: Int?)
+    static func specialTokens(tokenizer: JSONValue, tokenizerConfig: JSONValue?, config: JSONValue?, tokenCount: Int?)
         -> (ids: [(SpecialToken, Int)], add: [(String, Bool)]) {
         // SpecialVocab's names, in its order, and the llama.cpp key each is written under (cls has none).
         let kinds: [(name: String, key: SpecialToken?)] = [("bos", .bos), ("eos", .eos), ("unk", .unknown), ("sep", .seperator),
@@ -234,7 +234,7 @@ extension GGUFTokenizer {
     }
 
     /// tokenizer_config.json's chat_template (a string, or the "default" of a list), else chat_template.jinja.
-    private static func chatTemplate(folder: String, tokenizerConfig: JSONValue?) throws(GGUFError) -> String? {
+    static func chatTemplate(folder: String, tokenizerConfig: JSONValue?) throws(GGUFError) -> String? {
         switch tokenizerConfig?["chat_template"] {
         case .string(let s)?: return s
         case .array(let list)?:
