@@ -224,6 +224,29 @@ def gguf_seeds(out):
     write(out, "gguf", "huge-kv-count", bytes(bad))
 
 
+def sentencepiece_seeds(out):
+    """The tokenizer fixture's model, and hand-made ModelProtos: pieces with odd scores and types, lengths past
+    the end, a piece that is not UTF-8."""
+    fixture = os.path.join(ROOT, "Tests", "EngineTests", "Fixtures", "sentencepiece", "tokenizer.model")
+    model = open(fixture, "rb").read()
+    write(out, "sentencepiece", "fixture", model)
+    write(out, "sentencepiece", "truncated", model[:5])
+
+    def piece(text, score=None, kind=None):
+        body = field(1, text)
+        if score is not None:
+            body += varint(2 << 3 | 5) + struct.pack("<f", score)
+        if kind is not None:
+            body += uint_field(3, kind)
+        return field(1, body)
+
+    write(out, "sentencepiece", "scores-and-types", piece(b"<unk>", 0.0, 2) + piece(b"a", -1.5) + piece(b"<0x41>", 0.0, 6)
+          + piece(b"b", float("nan"), 1) + piece(b"c", float("inf"), 99))
+    write(out, "sentencepiece", "length-past-end", varint(1 << 3 | 2) + varint(1 << 40) + b"x")
+    write(out, "sentencepiece", "not-utf8", piece(b"\xff\xfe", 0.0))
+    write(out, "sentencepiece", "empty", b"")
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     if len(sys.argv) > 2 and sys.argv[2] == "--only-envelope":   # the wire seeds alone, after a protocol change
@@ -234,3 +257,4 @@ if __name__ == "__main__":
     journal_seeds(out)
     package_seeds(out, sys.argv[2] if len(sys.argv) > 2 else None)
     gguf_seeds(out)
+    sentencepiece_seeds(out)

@@ -1,7 +1,7 @@
 /// The fuzz targets, each a function of one input that must return (errors are fine) and never trap. The
 /// libFuzzer binary (Fuzz/) and the corpus replay tests call the same functions.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, envelope, journal, package, gguf
+    case safetensors, envelope, journal, package, gguf, sentencepiece
 
     public func run(_ input: [UInt8]) {
         switch self {
@@ -10,6 +10,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .journal: JournalEntry.run(input)
         case .package: PackageEntry.run(input)
         case .gguf: GGUFEntry.run(input)
+        case .sentencepiece: SentencePieceEntry.run(input)
         }
     }
 }

@@ -9,9 +9,10 @@ enum ScratchFolder {
         return p
     }()
 
-    /// Writes `bytes` to `name` inside the folder and returns its path.
+    /// Writes `bytes` to `name` (a subfolder created as needed) inside the folder and returns its path.
     static func write(_ bytes: [UInt8], as name: String) -> String {
         let file = path + "/" + name
+        if name.contains("/") { try? FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true) }
         // A failed write leaves a stale file; the target then reads that, which is still a valid input.
         FileManager.default.createFile(atPath: file, contents: Data(bytes))
         return file

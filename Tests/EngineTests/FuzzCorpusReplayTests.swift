@@ -13,4 +13,5 @@ final class ReaderFuzzCorpusReplayTests: XCTestCase {
     func testSafetensorsCorpus() throws { try replay(.safetensors) }
     func testPackageCorpus() throws { try replay(.package) }
     func testGGUFCorpus() throws { try replay(.gguf) }
+    func testSentencePieceCorpus() throws { try replay(.sentencepiece) }
 }
