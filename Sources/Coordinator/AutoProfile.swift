@@ -64,8 +64,13 @@ public enum AutoProfile {
             let share = countsGGUFBytes(plan.profile) ? try linearShare(ofFileTarget: target, plan: plan) : target
             let budget = Int(share * Double(parameters) / 8)
             let loss = tensors.map { Double(plan.assignments[$0].tensor.entry.elementCount) }
-            let (policies, bytes) = try choose(tensors, menu: menu, loss: loss, budget: budget, fixedBytes: 0,
+            let policies: [String: LevelPolicy], bytes: Int
+            do {
+                (policies, bytes) = try choose(tensors, menu: menu, loss: loss, budget: budget, fixedBytes: 0,
                                                parameters: parameters, target: share, plan: plan)
+            } catch JobError.invalid(let reason) where share != target {
+                throw JobError.invalid(reason + String(format: "; %.3f is the block linears' share of %.3f over the GGUF file", share, target))
+            }
             let folder = tensors.first.map { plan.assignments[$0].folder } ?? ""
             report(String(format: "auto: %@: %d tensors allocated, %.3f bits per weight for a %.3f target%@", folder, tensors.count,
                           Double(bytes * 8) / Double(max(parameters, 1)), share,

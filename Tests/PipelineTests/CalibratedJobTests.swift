@@ -119,6 +119,18 @@ final class CalibratedJobTests: XCTestCase {
         XCTAssertEqual(file.tensors.first { $0.name == "token_embd.weight" }?.type, .q6_K)
     }
 
+    /// A file target the block linears cannot meet once embeddings, head and norms have their bytes is refused
+    /// saying both numbers.
+    func testCalibratedAutoBelowWhatTheFixedTensorsLeaveIsRefusedWithBothTargets() throws {
+        var (profile, text) = try calibrated("gguf-auto")
+        profile.calibration?.actOrder = false
+        XCTAssertThrowsError(try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: folder + "/too-low", profile: profile, workers: 2,
+                                                               progress: false, allocation: AutoProfile.blockAllocation(targetBitsPerWeight: 0.5),
+                                                               calibration: text))) {
+            XCTAssertTrue("\($0)".contains("share of 0.500 over the GGUF file"), "\($0)")
+        }
+    }
+
     /// gguf-auto without calibration text: the whole-model allocation from weight error, over the same ggml
     /// types, exported as a mixed GGUF whose tensors meet the target within 1% (the target counts the file's
     /// tensor bytes, as llama-quantize's mixes are compared, not the package's).
