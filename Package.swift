@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // System libraries: OpenBLAS (BLAS + LAPACK through LAPACKE), libzmq, and glibc's malloc tuning.
@@ -73,7 +74,7 @@ let package = Package(
         // Forward passes (Llama family, BERT) on OpenBLAS from a checkpoint or straight from a package; validation.
         .target(
             name: "Runtime",
-            dependencies: ["Engine", "COpenBLAS"],
+            dependencies: ["Engine", "COpenBLAS", .product(name: "HeapModule", package: "swift-collections")],
             path: "Sources/Runtime",
             swiftSettings: [.unsafeFlags(["-O"])]),
         // The design's ablations, noise curve and the quality-against-bits report, on real packages.

@@ -5,7 +5,9 @@ runs of spaces, as Llama's own tokenizer.model: llama.cpp's tokenizer applies no
 leaves ids past the model's pieces (padding), added_tokens.json and a tokenizer_config.json with an
 added_tokens_decoder, add flags and a chat template; and expected.json, the vocabulary llama.cpp's own converter
 makes of that folder (convert_hf_to_gguf's _create_vocab_sentencepiece and gguf-py's SpecialVocab, from the
-llama-cpp-python sdist that scripts/llama-cpp.sh unpacks), which GGUFTokenizerTests compares ours with.
+llama-cpp-python sdist that scripts/llama-cpp.sh unpacks), which GGUFSentencePieceTests compares ours with; and
+encoded.json, lines of that text with the sentencepiece package's ids for them, which SentencePieceTokenizerTests
+compares the runtime's tokenizer with.
 
   pip install sentencepiece gguf; scripts/llama-cpp.sh; python3 scripts/sentencepiece_fixture.py
 """
@@ -23,6 +25,7 @@ LLAMA_CPP = ROOT / "out" / "peers" / "llama_cpp_python-0.3.36" / "vendor" / "lla
 TEXT = ROOT / ".." / "shared" / "models" / "smollm2-135m" / "eval.txt"
 PIECES = 700
 VOCAB_SIZE = PIECES + 4          # three ids for added tokens, one left as [PADn]
+ENCODED_LINES = 100
 
 
 def main():
@@ -65,6 +68,13 @@ def main():
                 "special_token_ids": special.special_token_ids, "add_special_token": special.add_special_token,
                 "chat_template": special.chat_template}
     (OUT / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n")
+    # The sentencepiece package's own ids for lines of the eval text (llama.cpp's llama-tokenize gives the same:
+    # scripts/check_sentencepiece_gguf.py), for the runtime's tokenizer.
+    sp = spm.SentencePieceProcessor(model_file=str(OUT / "tokenizer.model"))
+    lines = [l for l in TEXT.read_text().splitlines() if l.strip()][:ENCODED_LINES]
+    lines += ["Bytes for what no piece covers: a llama \U0001F999, \u65E5\u672C\u8A9E, \u00E9t\u00E9.", "  two leading spaces, a tab\there"]
+    encoded = {"lines": lines, "ids": [sp.encode(l) for l in lines]}
+    (OUT / "encoded.json").write_text(json.dumps(encoded, ensure_ascii=False) + "\n")
     print(f"{OUT}: {len(tokens)} tokens, {os.path.getsize(OUT / 'tokenizer.model')} bytes of tokenizer.model")
 
 

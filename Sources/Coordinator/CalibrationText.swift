@@ -25,7 +25,7 @@ public struct CalibrationText: Sendable {
                                                 gguf: (source as? GGUFSource)?.tokenizer, folder: source is Checkpoint ? source.location : nil,
                                                 wordPiece: source.config["model_type"]?.stringValue == "bert")
         guard let tokenizer else {
-            throw JobError.invalid("\(source.location): no tokenizer for the calibration text (a GGUF source's vocabulary, tokenizer.json, a BERT's vocab.txt, or a 256-token byte-level model)")
+            throw JobError.invalid("\(source.location): no tokenizer for the calibration text (a GGUF source's vocabulary, tokenizer.json, tokenizer.model, a BERT's vocab.txt, or a 256-token byte-level model)")
         }
         var tokens = tokenizer.encode(bytes)
         if let m = maxTokens { tokens = Array(tokens.prefix(m)) }

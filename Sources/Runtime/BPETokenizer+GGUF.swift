@@ -6,7 +6,7 @@ extension BPETokenizer {
     /// and the pre-tokenizer named by tokenizer.ggml.pre ("default" when absent, which is refused).
     public init(gguf: GGUFTokenizer) throws {
         guard gguf.model == "gpt2" else {
-            throw RuntimeError.unsupported("GGUF tokenizer model '\(gguf.model ?? "?")': only byte-level BPE ('gpt2') is tokenized here")
+            throw RuntimeError.unsupported("GGUF tokenizer model '\(gguf.model ?? "?")' is not byte-level BPE ('gpt2')")
         }
         guard let mergeLines = gguf.merges else { throw RuntimeError.badInput("GGUF tokenizer has no tokenizer.ggml.merges") }
         let merges = try mergeLines.enumerated().map { (rank, line) -> (String, String) in
