@@ -131,6 +131,8 @@ def main():
     ap.add_argument("--auto", action="store_true",
                     help="ours gguf-auto at the peer file's bits per weight, sensitivity on the calibration text")
     args = ap.parse_args()
+    if args.auto and args.imatrix:
+        ap.error("--auto compares gguf-auto with llama-quantize without its matrix and shows the one with it; --auto --calibrated gives both sides text")
     with_matrix = args.imatrix or args.calibrated
     args.imatrix = with_matrix or args.auto
     if not os.path.exists(MODELS["tiny-llama"]["peer_source"]):
@@ -167,11 +169,11 @@ def main():
     name = "gguf-vs-llama-quantize" + ("-auto" if args.auto else "") + ("-calibrated" if args.calibrated else "-imatrix" if with_matrix else "")
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(results, f, indent=1)
-    both = ("calibrated: ours GPTQ, llama-quantize its imatrix" if args.calibrated else "both with the imatrix" if with_matrix
-            else "llama-quantize without imatrix" if args.auto else "")
-    both = f" ({'gguf-auto; ' if args.auto else ''}{both})" if both else ""
+    ours_how = ", ".join((["gguf-auto"] if args.auto else []) + (["GPTQ"] if args.calibrated else ["imatrix"] if with_matrix and not args.auto else []))
+    peer_how = "imatrix" if with_matrix else "no imatrix" if args.auto else ""
     extra = " ppl llama-quantize with imatrix |" if args.auto and not with_matrix else " ppl llama-quantize without imatrix |" if with_matrix else ""
-    lines = [f"| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours{both} | ppl llama-quantize{both} | source ppl | "
+    lines = [f"| model | mix | bpw ours / llama-quantize | bytes ratio | ppl ours{f' ({ours_how})' if ours_how else ''} | "
+             f"ppl llama-quantize{f' ({peer_how})' if peer_how else ''} | source ppl | "
              "change vs source ours / llama-quantize |" + extra,
              "|---|---|---|---|---|---|---|---|" + ("---|" if extra else "")]
     for r in results:
