@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 import HeapModule
 
@@ -31,7 +32,7 @@ public struct SentencePieceTokenizer: Sendable {
         let unknown = gguf.id(of: .unknown) ?? ids["<unk>"]
         var byteIDs: [Int] = []
         for b in 0..<256 {
-            let hex = "<0x" + String(b, radix: 16, uppercase: true).leftPadded(to: 2) + ">"
+            let hex = String(format: "<0x%02X>", b)
             guard let id = ids[hex] ?? (b < 0x80 ? ids[String(UnicodeScalar(UInt8(b)))] : nil) ?? unknown else {
                 throw RuntimeError.badInput("SentencePiece vocabulary has neither the byte token \(hex) nor an unknown token")
             }
@@ -135,8 +136,4 @@ public struct SentencePieceTokenizer: Sendable {
         default: return 1
         }
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
 }

@@ -39,22 +39,21 @@ extension GGUFTokenizer {
             }
         }
         // Added tokens replace the pieces at their ids (ids past vocab_size are left out, as the converter does).
-        func add(_ text: String, id: Int, control: Bool) {
+        func add(_ text: String, id: Int, type: TokenType) {
             guard id >= 0, id < count else { return }
-            tokens[id] = control ? text : text.replacingOccurrences(of: "\u{2581}", with: " ")
-            scores[id] = -1000
-            types[id] = control ? .control : .userDefined
+            tokens[id] = text; scores[id] = -1000; types[id] = type
         }
         for (text, id) in try Self.readJSON(folder + "/added_tokens.json", required: false)?.objectValue ?? [] {
             guard let id = id.uint64Value, id < UInt64(Int32.max) else { throw .badKey(file: folder + "/added_tokens.json", key: text, reason: "not a token id") }
-            guard Int(id) < count else { continue }
-            tokens[Int(id)] = text; scores[Int(id)] = -1000; types[Int(id)] = .userDefined
+            add(text, id: Int(id), type: .userDefined)
         }
         for (key, entry) in tokenizerConfig?["added_tokens_decoder"]?.objectValue ?? [] {
             guard let id = Int(key), let text = entry["content"]?.stringValue else {
                 throw .badKey(file: folder + "/tokenizer_config.json", key: "added_tokens_decoder", reason: "entry '\(key)' without an integer id and a content string")
             }
-            add(text, id: id, control: entry["special"] == .bool(true) || Self.looksSpecial(text))
+            // A user-defined token's U+2581 are spaces in the vocabulary, as the converter writes them.
+            if entry["special"] == .bool(true) || Self.looksSpecial(text) { add(text, id: id, type: .control) }
+            else { add(text.replacingOccurrences(of: "\u{2581}", with: " "), id: id, type: .userDefined) }
         }
 
         var entries: [Entry] = [
