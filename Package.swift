@@ -31,11 +31,18 @@ let package = Package(
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
+        // AVX2 loops of the plain GGUF path (Q4_0's reference quantizer, bf16 widening), chosen at run time and
+        // byte-identical to the Swift loops they stand in for. -O2 in every build, as Kernels is optimised in every build.
+        .target(
+            name: "KernelsAVX2",
+            path: "Sources/KernelsAVX2",
+            cSettings: [.unsafeFlags(["-O2"])]),
         // The numeric kernels: ggml block formats, group quantizers and their scale searches, rotations. No I/O.
         // -Ounchecked: the ggml kernels rely on C's float-to-int conversion of non-finite blocks, which -O traps on
         // (GGMLBlockFormatTests), and the inner loops run at C's speed. Their inputs are checked by their callers.
         .target(
             name: "Kernels",
+            dependencies: ["KernelsAVX2"],
             path: "Sources/Kernels",
             swiftSettings: [.unsafeFlags([kernelOptimisation])]),
         // Checkpoint and package reading and writing, GGUF, the per-tensor and per-tile steps, calibration.
@@ -103,7 +110,7 @@ let package = Package(
 
         // Paths to the checkout, the shared models and package comparisons, for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "Kernels", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "Kernels", "KernelsAVX2", "FuzzEntryPoints"], path: "Tests/EngineTests", exclude: ["Fixtures"]),
         .testTarget(name: "ProtocolTests", dependencies: ["UQCITProtocol"], path: "Tests/ProtocolTests"),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Engine", "Pipeline", "Coordinator"], path: "Tests/RuntimeTests",
                     exclude: ["Fixtures"]),

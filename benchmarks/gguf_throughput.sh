@@ -3,7 +3,9 @@
 # SmolLM2-135M-Instruct's Q4_1 GGUF requantized to each mix with one thread (llama-quantize ... 1) and with one
 # embedded worker (coordinator start --workers 1, then uqcit export --format gguf). CPU seconds (user + system)
 # from /usr/bin/time, since this machine's wall clock is shared. "ours, llama.cpp's codes" is the same job with
-# `ggml_codes: reference`: our pipeline around llama.cpp's own quantizer. Needs scripts/llama-cpp.sh and a build.
+# `ggml_codes: reference`: our pipeline around llama.cpp's own quantizer. "ours, no AVX2" is the first job again with
+# UQCIT_NO_AVX2=1 (the Swift loops instead of KernelsAVX2's); its file must be byte-identical, which is checked.
+# Needs scripts/llama-cpp.sh and a build.
 # Usage: benchmarks/gguf_throughput.sh [MIX ...]   (default: Q4_0 Q4_K_M)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,16 +25,16 @@ cpu() { # command... -> CPU seconds on stdout, the command's output in $WORK/las
     awk '{print $1 + $2}' "$WORK/time"
 }
 
-ours() { # mix profile tag -> CPU seconds of compress + export
+ours() { # mix profile tag [env assignment] -> CPU seconds of compress + export
     rm -rf "$WORK/pkg-$1-$3" "$WORK/ours-$1-$3.gguf"
     local compress export
-    compress=$(cpu "$SWIFT_BIN/coordinator" start --model "$SRC" --profile "$2" --out "$WORK/pkg-$1-$3" --workers 1)
-    export=$(cpu "$SWIFT_BIN/uqcit" export "$WORK/pkg-$1-$3" --format gguf --out "$WORK/ours-$1-$3.gguf")
+    compress=$(cpu env ${4:-} "$SWIFT_BIN/coordinator" start --model "$SRC" --profile "$2" --out "$WORK/pkg-$1-$3" --workers 1)
+    export=$(cpu env ${4:-} "$SWIFT_BIN/uqcit" export "$WORK/pkg-$1-$3" --format gguf --out "$WORK/ours-$1-$3.gguf")
     python3 -c "print($compress + $export)"
 }
 
-printf "%-8s %12s %12s %12s %14s %14s %14s %10s %10s\n" mix "peer cpu s" "ours cpu s" "ours/llama codes" \
-    "peer Mw/cpu-s" "ours Mw/cpu-s" "llama codes" "ours/peer" "llama codes/peer"
+printf "%-8s %12s %12s %12s %12s %14s %14s %14s %10s %10s %10s\n" mix "peer cpu s" "ours cpu s" "llama codes" "no AVX2" \
+    "peer Mw/cpu-s" "ours Mw/cpu-s" "llama codes" "ours/peer" "llama codes/peer" "no AVX2/peer"
 for mix in "${MIXES[@]}"; do
     rm -f "$WORK/peer-$mix.gguf"
     peer=$(cpu "$BIN/llama-quantize" --allow-requantize "$SRC" "$WORK/peer-$mix.gguf" "$mix" 1)
@@ -40,8 +42,10 @@ for mix in "${MIXES[@]}"; do
     printf 'inherits: %s\nname: %s-llama-codes\nggml_codes: reference\n' "$profile" "gguf-${mix,,}" > "$WORK/reference-$mix.yaml"
     search=$(ours "$mix" "$profile" search)
     reference=$(ours "$mix" "$WORK/reference-$mix.yaml" reference)
+    swift_loops=$(ours "$mix" "$profile" no-avx2 UQCIT_NO_AVX2=1)
+    cmp -s "$WORK/ours-$mix-search.gguf" "$WORK/ours-$mix-no-avx2.gguf" || { echo "$mix: the file without AVX2 differs" >&2; exit 1; }
     python3 -c "
-p, o, r, n = $peer, $search, $reference, $PARAMS
-print(f'{\"$mix\":8s} {p:12.2f} {o:12.2f} {r:12.2f} {n / p / 1e6:14.1f} {n / o / 1e6:14.1f} {n / r / 1e6:14.1f} {p / o:9.2f}x {p / r:9.2f}x')"
+p, o, r, w, n = $peer, $search, $reference, $swift_loops, $PARAMS
+print(f'{\"$mix\":8s} {p:12.2f} {o:12.2f} {r:12.2f} {w:12.2f} {n / p / 1e6:14.1f} {n / o / 1e6:14.1f} {n / r / 1e6:14.1f} {p / o:9.2f}x {p / r:9.2f}x {p / w:9.2f}x')"
 done
 echo "($PARAMS parameters; 'ours/peer' above 1 means ours is faster per CPU second)"

@@ -42,11 +42,11 @@ public final class PositionalFile: @unchecked Sendable {
         guard count >= 0, offset >= 0, offset <= size, count <= size - offset else {
             throw .unreadable(file: path, reason: "read of \(count) bytes at \(offset) lies outside the file (\(size) bytes)")
         }
-        var out = [UInt8](repeating: 0, count: count)
-        if count > 0 {
-            try out.withUnsafeMutableBufferPointer { (p) throws(CheckpointError) in try read(offset: offset, into: UnsafeMutableRawBufferPointer(p)) }
+        // Filled by pread or dropped with its error: no zero fill first.
+        return try [UInt8](unsafeUninitializedCapacity: count) { (p, initialized) throws(CheckpointError) in
+            if count > 0 { try read(offset: offset, into: UnsafeMutableRawBufferPointer(p)) }
+            initialized = count
         }
-        return out
     }
 
     /// Calls `body` on consecutive pieces of [offset, offset + count), at most `chunk` bytes each.

@@ -52,24 +52,28 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         let n = count * cols
         let raw = try file.read(offset: header.dataStart + t.begin + start * cols * t.dtype.byteSize, count: n * t.dtype.byteSize)
-        raw.withUnsafeBytes { raw in
+        let nonFinite: Int? = raw.withUnsafeBytes { raw in
             // The same little-endian widenings as GGUF's F32, BF16 and F16 tensors, a whole range at once.
-            guard let bytes = raw.baseAddress, let y = out.baseAddress else { return }
+            guard let bytes = raw.baseAddress, let y = out.baseAddress else { return nil }
+            let type: GGMLType
             switch t.dtype {
-            case .f32: GGMLType.f32.dequantizeRow(bytes, columns: n, into: y)
-            case .bf16: GGMLType.bf16.dequantizeRow(bytes, columns: n, into: y)
-            case .f16: GGMLType.f16.dequantizeRow(bytes, columns: n, into: y)
-            default: break
+            case .f32: type = .f32
+            case .bf16: type = .bf16
+            case .f16: type = .f16
+            default: return nil
             }
+            return type.dequantizeRowsFindingNonFinite(bytes, rows: 1, columns: n, into: y)
         }
-        if let i = NonFinite.firstIndex(UnsafeBufferPointer(rebasing: out[0..<n])) {
+        if let i = nonFinite {
             throw .nonFinite(file: path, tensor: t.name, row: start + i / max(cols, 1), column: i % max(cols, 1))
         }
     }
 
     public func readRows(_ t: TensorEntry, start: Int, count: Int) throws(CheckpointError) -> [Float] {
-        var out = [Float](repeating: 0, count: count * t.columns)
-        try out.withUnsafeMutableBufferPointer { (p) throws(CheckpointError) in try readRows(t, start: start, count: count, into: p) }
-        return out
+        // Every element is written by readRows or the array is dropped with its error: no zero fill.
+        try [Float](unsafeUninitializedCapacity: count * t.columns) { (p, initialized) throws(CheckpointError) in
+            try readRows(t, start: start, count: count, into: p)
+            initialized = p.count
+        }
     }
 }

@@ -150,19 +150,19 @@ public final class GGUFFile: @unchecked Sendable {
             throw .badTensor(file: path, tensor: t.name, reason: "output holds \(out.count) values, \(count) rows need \(count * cols)")
         }
         let raw = try rawRows(t, start: start, count: count)
-        let n = count * cols
-        raw.withUnsafeBytes { raw in
-            for r in 0..<count { t.type.dequantizeRow(raw.baseAddress! + r * t.rowBytes, columns: cols, into: out.baseAddress! + r * cols) }
-        }
-        if let i = NonFinite.firstIndex(UnsafeBufferPointer(rebasing: out[0..<n])) {
+        guard count * cols > 0 else { return }
+        let nonFinite = raw.withUnsafeBytes { t.type.dequantizeRowsFindingNonFinite($0.baseAddress!, rows: count, columns: cols, into: out.baseAddress!) }
+        if let i = nonFinite {
             throw .nonFinite(file: path, tensor: t.name, row: start + i / max(cols, 1), column: i % max(cols, 1))
         }
     }
 
     public func readRows(_ t: GGUFTensorInfo, start: Int, count: Int) throws(GGUFError) -> [Float] {
-        var out = [Float](repeating: 0, count: count * t.columns)
-        try out.withUnsafeMutableBufferPointer { (p) throws(GGUFError) in try readRows(t, start: start, count: count, into: p) }
-        return out
+        // Every element is written by readRows or the array is dropped with its error: no zero fill.
+        try [Float](unsafeUninitializedCapacity: count * t.columns) { (p, initialized) throws(GGUFError) in
+            try readRows(t, start: start, count: count, into: p)
+            initialized = p.count
+        }
     }
 
     private func checkRows(_ t: GGUFTensorInfo, start: Int, count: Int) throws(GGUFError) {

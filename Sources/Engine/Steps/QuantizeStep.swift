@@ -19,13 +19,11 @@ public enum QuantizeStep {
                 TileCodec.encode($0, rows: n, layout: layout, elementThreshold: spec.analysis.elementThreshold, clusters: spec.analysis.clusters,
                                  columnImportance: spec.columnImportance)
             }
-        var y = [Float](repeating: 0, count: n * cols)
         let byName = Dictionary(uniqueKeysWithValues: arrays.map { ($0.name, $0) })
-        try y.withUnsafeMutableBufferPointer { (p) throws(PackageError) in
-            try TileCodec.decode(byName, rows: n, layout: layout, into: p, file: "tile \(spec.rowStart)+\(n) encoded in memory", tensor: spec.tensor.name)
-        }
         // G is orthogonal, so the error in the rotated basis is the error of the reconstructed weights.
-        let (s, e, maxErr) = ErrorSums.of(x, y, count: n * cols)
+        let (s, e, maxErr) = try x.withUnsafeBufferPointer { (p) throws(PackageError) in
+            try TileCodec.errorSums(p, byName, rows: n, layout: layout, file: "tile \(spec.rowStart)+\(n) encoded in memory", tensor: spec.tensor.name)
+        }
         let high: Int
         switch layout.granularity {
         case .channel: high = layout.highColumns.count * n

@@ -1,6 +1,7 @@
 /// Where a step reads source rows from: a checkpoint on disk or a synthetic model generated on read.
 /// Workers see only this, so the same steps run on real shards and on frontier-scale synthetic sources.
 public protocol TensorRowSource: Sendable {
+    /// Writes every one of the count × columns values of `out`'s front, or throws.
     func readRows(_ t: CheckpointTensor, start: Int, count: Int, into out: UnsafeMutableBufferPointer<Float>) throws
     /// The tensor's bytes as stored (source dtype), in pieces, for tensors kept at source precision.
     func forEachRawChunk(_ t: CheckpointTensor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
@@ -8,9 +9,11 @@ public protocol TensorRowSource: Sendable {
 
 extension TensorRowSource {
     public func readRows(_ t: CheckpointTensor, start: Int, count: Int) throws -> [Float] {
-        var out = [Float](repeating: 0, count: count * t.entry.columns)
-        try out.withUnsafeMutableBufferPointer { try readRows(t, start: start, count: count, into: $0) }
-        return out
+        // readRows writes every value or throws (and the array is dropped): no zero fill first.
+        try [Float](unsafeUninitializedCapacity: count * t.entry.columns) { p, initialized in
+            try readRows(t, start: start, count: count, into: p)
+            initialized = p.count
+        }
     }
 }
 

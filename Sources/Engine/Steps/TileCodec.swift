@@ -36,6 +36,26 @@ public enum TileCodec {
         decodeChecked(arrays, rows: rows, layout: layout, into: out)
     }
 
+    /// What QUANTIZE reports of a tile: ErrorSums.of(x, its decoding) after `checkArrays`; ggml blocks through a
+    /// fused loop where their type has one, which gives the same sums without writing the decoded tile.
+    public static func errorSums(_ x: UnsafeBufferPointer<Float>, _ arrays: [String: NamedArray], rows: Int, layout: QuantizedTensorLayout,
+                                 file: String, tensor: String) throws(PackageError) -> (source: Double, error: Double, maxAbs: Float) {
+        try checkArrays(arrays, rows: rows, layout: layout, file: file, tensor: tensor)
+        let n = rows * layout.columns
+        guard x.count >= n else { throw .invalid(path: file, reason: "tensor '\(tensor)': \(x.count) floats for \(rows) rows of \(layout.columns)") }
+        guard n > 0 else { return (0, 0, 0) }
+        if let type = layout.ggml,
+           let sums = arrays[ggmlBlocks]!.bytes.withUnsafeBytes({ type.fusedErrorSums(x.baseAddress!, blocks: $0.baseAddress!, count: n) }) {
+            return sums
+        }
+        // decodeChecked writes every element of every layout: no zero fill first.
+        let y = [Float](unsafeUninitializedCapacity: n) { p, initialized in
+            decodeChecked(arrays, rows: rows, layout: layout, into: p)
+            initialized = n
+        }
+        return ErrorSums.of(x.baseAddress!, y, count: n)
+    }
+
     private static func decodeChecked(_ arrays: [String: NamedArray], rows: Int, layout: QuantizedTensorLayout, into out: UnsafeMutableBufferPointer<Float>) {
         let cols = layout.columns
         if let type = layout.ggml { return decodeGGML(arrays[ggmlBlocks]!.bytes, rows: rows, cols: cols, type: type, into: out) }

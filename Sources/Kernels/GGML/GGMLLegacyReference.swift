@@ -4,9 +4,15 @@
 protocol GGMLLegacyReference: GGMLBlockCodec {
     static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
     static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float, into block: UnsafeMutableRawPointer)
+    /// `blocks` consecutive blocks by `referencePlain`; a format with a faster loop giving the same bytes overrides it.
+    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer)
 }
 
 extension GGMLLegacyReference {
+    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
+        for b in 0..<blocks { referencePlain(x + blockElements * b, into: out + blockBytes * b) }
+    }
+
     public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         guard let importance else { return referencePlain(x, into: block) }
         referenceWeighted(x, importance: importance, sigma2: GGMLReferenceSearch.meanSquare(x, count: blockElements), into: block)
@@ -15,11 +21,10 @@ extension GGMLLegacyReference {
     /// A row of `columns` weights (a whole number of blocks) exactly as llama.cpp's quantize_q4_0 (etc.) writes it.
     public static func quantizeReferenceRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>?,
                                             into out: UnsafeMutableRawPointer) {
-        let sigma2 = importance == nil ? 0 : GGMLReferenceSearch.meanSquare(x, count: columns)
+        guard let importance else { return referencePlainBlocks(x, blocks: columns / blockElements, into: out) }
+        let sigma2 = GGMLReferenceSearch.meanSquare(x, count: columns)
         for b in 0..<(columns / blockElements) {
-            let xb = x + blockElements * b, ob = out + blockBytes * b
-            if let importance { referenceWeighted(xb, importance: importance + blockElements * b, sigma2: sigma2, into: ob) }
-            else { referencePlain(xb, into: ob) }
+            referenceWeighted(x + blockElements * b, importance: importance + blockElements * b, sigma2: sigma2, into: out + blockBytes * b)
         }
     }
 }

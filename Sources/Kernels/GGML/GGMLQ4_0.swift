@@ -1,3 +1,5 @@
+import KernelsAVX2
+
 /// Q4_0: 32 weights, 4.5 bits each. x = d·(q - 8) with q in 0...15 and one f16 scale d.
 ///
 /// Layout (block_q4_0 in llama.cpp's ggml-common.h), 18 bytes:
@@ -43,6 +45,15 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
             let q0 = Swift.min(15, Int32(x[j] * id + 8.5)), q1 = Swift.min(15, Int32(x[j + 16] * id + 8.5))
             block.storeBytes(of: UInt8(truncatingIfNeeded: q0 | q1 << 4), toByteOffset: 2 + j, as: UInt8.self)
         }
+    }
+
+    /// The same blocks through the AVX2 loop where the CPU has it (KernelsAVX2's q4_0.c: byte for byte these).
+    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
+        guard AVX2Kernels.available else {
+            for b in 0..<blocks { referencePlain(x + 32 * b, into: out + 18 * b) }
+            return
+        }
+        uqcit_avx2_q4_0_quantize(x, blocks, out.assumingMemoryBound(to: UInt8.self))
     }
 
     static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float,

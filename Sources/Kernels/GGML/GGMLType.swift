@@ -89,7 +89,8 @@ public extension GGMLType {
     func quantizeRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>? = nil,
                      reference: Bool = false, into out: UnsafeMutableRawPointer) {
         let c = codec, n = c.blockElements, b = c.blockBytes
-        if reference, let legacy = c as? any GGMLLegacyReference.Type {
+        // Without importance a legacy format's own codes are llama.cpp's (GGMLScaleRefit keeps the reference block).
+        if reference || importance == nil, let legacy = c as? any GGMLLegacyReference.Type {
             return legacy.quantizeReferenceRow(x, columns: columns, importance: importance, into: out)
         }
         for k in 0..<(columns / n) {
@@ -97,6 +98,18 @@ public extension GGMLType {
             if reference { c.quantizeReference(x + k * n, importance: w, into: out + k * b) }
             else { c.quantize(x + k * n, importance: w, into: out + k * b) }
         }
+    }
+
+    /// Dequantizes `rows` consecutive rows into `y` and returns where the first NaN or infinity among them is,
+    /// or nil: what every read from a source does. BF16 (nearly every checkpoint) checks as it widens, in one pass.
+    func dequantizeRowsFindingNonFinite(_ bytes: UnsafeRawPointer, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) -> Int? {
+        let n = rows * columns
+        if self == .bf16, !GGMLBF16.widenFindingNonFinite(bytes, count: n, into: y) { return nil }
+        if self != .bf16 {
+            let rowBytes = rowBytes(columns: columns)!
+            for r in 0..<rows { dequantizeRow(bytes + r * rowBytes, columns: columns, into: y + r * columns) }
+        }
+        return NonFinite.firstIndex(UnsafeBufferPointer(start: y, count: n))
     }
 
     func dequantizeRow(_ bytes: UnsafeRawPointer, columns: Int, into y: UnsafeMutablePointer<Float>) {

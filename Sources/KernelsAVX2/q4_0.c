@@ -1,0 +1,106 @@
+// Q4_0 (block_q4_0: an f16 scale d, then 16 bytes of nibble pairs, q[j] low and q[j + 16] high) by llama.cpp's
+// reference rule: d = m / -8 for m the first weight of largest magnitude, q = min(15, trunc(x / d + 8.5)).
+// Bit for bit GGMLQ4_0.referencePlain: the same float operations in the same order (no contraction into FMA),
+// C's truncation as cvttps2dq (what the Swift loop compiles to), a code's byte truncated like UInt8(truncatingIfNeeded:).
+#include "KernelsAVX2.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#pragma clang fp contract(off)
+
+__attribute__((target("avx2,f16c")))
+static inline uint32_t equal_mask(__m256 a, __m256 b) {
+    return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ));
+}
+
+__attribute__((target("avx2,f16c")))
+static inline __m128i low_bytes(__m256i v) { // eight int32 in 0...255 -> eight int16
+    return _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+__attribute__((target("avx2,f16c")))
+void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(8.5f);
+    const __m256i fifteen = _mm256_set1_epi32(15), byte = _mm256_set1_epi32(0xFF);
+    for (size_t b = 0; b < blocks; b++, x += 32, out += 18) {
+        __m256 v[4], a[4];
+        for (int k = 0; k < 4; k++) { v[k] = _mm256_loadu_ps(x + 8 * k); a[k] = _mm256_andnot_ps(sign, v[k]); }
+        // max_ps returns its second operand when the first is NaN: NaNs never win, as in the scalar `amax < |x|`.
+        __m256 m = _mm256_max_ps(a[0], _mm256_setzero_ps());
+        for (int k = 1; k < 4; k++) m = _mm256_max_ps(a[k], m);
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        const float amax = _mm_cvtss_f32(h);
+        float max = 0.0f; // the scalar loop keeps +0 when no magnitude exceeds 0
+        if (amax > 0.0f) {
+            const __m256 t = _mm256_set1_ps(amax);
+            const uint32_t first = equal_mask(a[0], t) | equal_mask(a[1], t) << 8 | equal_mask(a[2], t) << 16 | equal_mask(a[3], t) << 24;
+            max = x[__builtin_ctz(first)];
+        }
+        const float d = max / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dBits = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        memcpy(out, &dBits, 2); // x86 is little-endian, as the block is
+        const __m256 idv = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], idv), half)), fifteen);
+        const __m256i b0 = _mm256_and_si256(_mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4)), byte);
+        const __m256i b1 = _mm256_and_si256(_mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4)), byte);
+        _mm_storeu_si128((__m128i *)(out + 2), _mm_packus_epi16(low_bytes(b0), low_bytes(b1)));
+    }
+}
+
+// Float lanes summed first to last from -0, as Swift's SIMD8<Float>.sum() does.
+__attribute__((target("avx2,f16c")))
+static inline float sum_in_order(__m256 v) {
+    float lanes[8], r = -0.0f;
+    _mm256_storeu_ps(lanes, v);
+    for (int k = 0; k < 8; k++) r += lanes[k];
+    return r;
+}
+
+__attribute__((target("avx2,f16c")))
+void uqcit_avx2_q4_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m128i low = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    double source_sum = 0, error_sum = 0;
+    __m256 largest = _mm256_setzero_ps();
+    for (size_t start = 0; start < count; start += 4096) { // ErrorSums.run
+        const size_t end = count - start < 4096 ? count : start + 4096;
+        __m256 s = _mm256_setzero_ps(), e = _mm256_setzero_ps();
+        for (size_t i = start; i < end; i += 32) {
+            const uint8_t *block = blocks + 18 * (i / 32);
+            uint16_t dBits;
+            memcpy(&dBits, block, 2);
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(dBits));
+            const __m128i qs = _mm_loadu_si128((const __m128i *)(block + 2));
+            // Codes minus 8 as signed bytes: weights 0-15 from the low nibbles, 16-31 from the high.
+            const __m128i lo = _mm_sub_epi8(_mm_and_si128(qs, low), eight), hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), low), eight);
+            const __m128i codes[4] = { lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8) };
+            for (int k = 0; k < 4; k++) {
+                const __m256 a = _mm256_loadu_ps(x + i + 8 * k);
+                const __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes[k])), d);
+                const __m256 r = _mm256_sub_ps(a, y);
+                s = _mm256_add_ps(s, _mm256_mul_ps(a, a));
+                e = _mm256_add_ps(e, _mm256_mul_ps(r, r));
+                const __m256 magnitude = _mm256_andnot_ps(sign, r);
+                largest = _mm256_blendv_ps(largest, magnitude, _mm256_cmp_ps(largest, magnitude, _CMP_LT_OQ));
+            }
+        }
+        source_sum += (double)sum_in_order(s);
+        error_sum += (double)sum_in_order(e);
+    }
+    float lanes[8], m = 0;
+    _mm256_storeu_ps(lanes, largest);
+    for (int k = 0; k < 8; k++) m = lanes[k] > m ? lanes[k] : m;
+    *source = source_sum; *error = error_sum; *max_abs = m;
+}
+#else
+void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out) { (void)x; (void)blocks; (void)out; }
+void uqcit_avx2_q4_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs) {
+    (void)x; (void)blocks; (void)count; *source = 0; *error = 0; *max_abs = 0;
+}
+#endif
