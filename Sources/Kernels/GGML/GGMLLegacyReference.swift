@@ -1,15 +1,13 @@
 /// The legacy formats' reference quantizers (Q4_0, Q4_1, Q5_0, Q5_1) share their shape: a plain fit without
 /// importance, and an importance-weighted fit whose weights are importance·sqrt(sigma2 + x²). llama.cpp takes
 /// sigma2 over the whole row, so only a row-level call reproduces its bytes; one block alone uses its own.
-protocol GGMLLegacyReference: GGMLBlockCodec {
+protocol GGMLLegacyReference: GGMLPlainBlocks {
     static func referencePlain(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
     static func referenceWeighted(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, sigma2: Float, into block: UnsafeMutableRawPointer)
-    /// `blocks` consecutive blocks by `referencePlain`; a format with a faster loop giving the same bytes overrides it.
-    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer)
 }
 
 extension GGMLLegacyReference {
-    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
+    static func quantizePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
         for b in 0..<blocks { referencePlain(x + blockElements * b, into: out + blockBytes * b) }
     }
 
@@ -21,7 +19,7 @@ extension GGMLLegacyReference {
     /// A row of `columns` weights (a whole number of blocks) exactly as llama.cpp's quantize_q4_0 (etc.) writes it.
     public static func quantizeReferenceRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>?,
                                             into out: UnsafeMutableRawPointer) {
-        guard let importance else { return referencePlainBlocks(x, blocks: columns / blockElements, into: out) }
+        guard let importance else { return quantizePlainBlocks(x, blocks: columns / blockElements, into: out) }
         let sigma2 = GGMLReferenceSearch.meanSquare(x, count: columns)
         for b in 0..<(columns / blockElements) {
             referenceWeighted(x + blockElements * b, importance: importance + blockElements * b, sigma2: sigma2, into: out + blockBytes * b)

@@ -48,7 +48,7 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
     }
 
     /// The same blocks through the AVX2 loop where the CPU has it (KernelsAVX2's q4_0.c: byte for byte these).
-    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
+    static func quantizePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
         guard AVX2Kernels.available else {
             for b in 0..<blocks { referencePlain(x + 32 * b, into: out + 18 * b) }
             return

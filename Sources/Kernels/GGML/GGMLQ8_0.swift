@@ -1,3 +1,5 @@
+import KernelsAVX2
+
 /// Q8_0: 32 weights, 8.5 bits each. x = d·q with q a signed byte and one f16 scale d.
 ///
 /// Layout (block_q8_0 in llama.cpp's ggml-common.h), 34 bytes:
@@ -5,7 +7,7 @@
 ///     offset  size  field
 ///     0       2     d       f16 scale
 ///     2       32    qs      q[j], int8
-public enum GGMLQ8_0: GGMLBlockCodec {
+public enum GGMLQ8_0: GGMLBlockCodec, GGMLPlainBlocks {
     public static let blockElements = 32
     public static let blockBytes = 34
 
@@ -18,6 +20,15 @@ public enum GGMLQ8_0: GGMLBlockCodec {
         GGMLF16.store(GGMLF16.encode(d), block)
         let qs = (block + 2).assumingMemoryBound(to: Int8.self)
         for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: roundHalfAway(x[j] * id)) }
+    }
+
+    /// Blocks by `quantizeReference`, through the AVX2 loop where the CPU has it (KernelsAVX2's q8_0.c: byte for byte these).
+    static func quantizePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
+        guard AVX2Kernels.available else {
+            for b in 0..<blocks { quantizeReference(x + 32 * b, importance: nil, into: out + 34 * b) }
+            return
+        }
+        uqcit_avx2_q8_0_quantize(x, blocks, out.assumingMemoryBound(to: UInt8.self))
     }
 
     /// llama.cpp's block with its scale refitted under an importance (GGMLScaleRefit), kept only where that lowers the weighted error; without one, llama.cpp's block.

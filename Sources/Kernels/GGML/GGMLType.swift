@@ -89,8 +89,8 @@ public extension GGMLType {
     func quantizeRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>? = nil,
                      reference: Bool = false, into out: UnsafeMutableRawPointer) {
         let c = codec, n = c.blockElements, b = c.blockBytes
-        // Without importance a legacy format's own codes are llama.cpp's (GGMLScaleRefit keeps the reference block).
-        if reference || importance == nil, let legacy = c as? any GGMLLegacyReference.Type {
+        if importance == nil, let plain = c as? any GGMLPlainBlocks.Type { return plain.quantizePlainBlocks(x, blocks: columns / n, into: out) }
+        if reference, let legacy = c as? any GGMLLegacyReference.Type {
             return legacy.quantizeReferenceRow(x, columns: columns, importance: importance, into: out)
         }
         for k in 0..<(columns / n) {

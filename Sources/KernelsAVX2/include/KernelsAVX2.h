@@ -1,8 +1,8 @@
-// Hot loops of the plain (data-free) GGUF path in AVX2, chosen at run time: the Swift Kernels target is built for
-// baseline x86-64, whose SSE2 has no per-lane float-to-int truncation worth the name, so these loops ran there at
-// a third of llama-quantize's speed. Each function gives exactly the bytes of the Swift loop it stands in for
-// (GGMLQ4_0.referencePlain, ErrorSums.of over GGMLQ4_0.dequantize, GGMLBF16.dequantizeRow with NonFinite), so the output never depends on the machine;
-// callers ask uqcit_avx2_available() first and keep the Swift loop otherwise.
+// Hot loops of the plain (data-free) GGUF path in AVX2, chosen at run time. The Swift Kernels target is built for
+// baseline x86-64, where these loops did not vectorize and a Q4_0 job ran at under half of llama-quantize's speed.
+// Each function gives exactly the bytes of the Swift loop it stands in for (GGMLQ4_0.referencePlain,
+// GGMLQ8_0.quantizeReference, ErrorSums.of over a decoded tile, GGMLBF16.dequantizeRow then NonFinite), so the
+// output never depends on the machine; callers ask uqcit_avx2_available() first and keep the Swift loop otherwise.
 #ifndef UQCIT_KERNELS_AVX2_H
 #define UQCIT_KERNELS_AVX2_H
 
@@ -15,9 +15,13 @@ int uqcit_avx2_available(void);
 /// `blocks` Q4_0 blocks (32 floats in, 18 bytes out each) as llama.cpp's quantize_row_q4_0_ref writes them.
 void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out);
 
+/// `blocks` Q8_0 blocks (32 floats in, 34 bytes out each) as llama.cpp's quantize_row_q8_0_ref writes them.
+void uqcit_avx2_q8_0_quantize(const float *x, size_t blocks, uint8_t *out);
+
 /// ErrorSums.of(x, y) (Σx², Σ(x - y)², max |x - y|, summed in its order) for y the dequantization of `count`
-/// weights of Q4_0 blocks, without writing y.
+/// weights (whole blocks) of Q4_0 or Q8_0 blocks, without writing y.
 void uqcit_avx2_q4_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs);
+void uqcit_avx2_q8_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs);
 
 /// Widens `count` little-endian bf16 values to floats; returns 1 when any is a NaN or an infinity, else 0.
 int uqcit_avx2_bf16_widen(const uint16_t *bf16, size_t count, float *out);
