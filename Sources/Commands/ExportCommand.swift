@@ -19,6 +19,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try withCleanExit {
+            BLASThreads.useOne()  // no BLAS here: stops the idle pool OpenBLAS started at load from spinning
             let reader = try PackageReader(path: package)
             switch format {
             case .hf: try Exporter.export(reader, to: out)

@@ -63,6 +63,9 @@ final class GGUFTokenizerTests: XCTestCase {
             .init(key: "tokenizer.ggml.bos_token_id", value: .uint32(1)),
             .init(key: "tokenizer.x", value: .array(.array, [.array(.int64, [.int64(-5)]), .array(.uint8, [])])),
             .init(key: "tokenizer.y", value: .float64(0.1)),
+            .init(key: "tokenizer.ggml.token_type", value: .array(.int32, [.int32(1), .int32(-3)])),
+            .init(key: "tokenizer.z", value: .array(.bool, [.bool(true), .bool(false)])),
+            .init(key: "tokenizer.w", value: .array(.uint64, [.uint64(.max)])),
         ]
         let t = try GGUFTokenizer(entries: entries, file: "t")
         let back = try GGUFTokenizer(jsonBytes: t.jsonBytes(), file: "t")
@@ -70,6 +73,7 @@ final class GGUFTokenizerTests: XCTestCase {
         XCTAssertEqual(back["tokenizer.ggml.bos_token_id"], .uint32(1))
         XCTAssertEqual(back["tokenizer.x"], entries[4].value)
         XCTAssertEqual(back["tokenizer.y"], .float64(0.1))
+        for e in entries[6...] { XCTAssertEqual(back[e.key], e.value, e.key) }
         guard case .array(.float32, let s)? = back["tokenizer.ggml.scores"], case .float32(let nan) = s[1] else { return XCTFail() }
         XCTAssertTrue(nan.isNaN)
     }
@@ -82,6 +86,18 @@ final class GGUFTokenizerTests: XCTestCase {
         ], file: "f")) { e in XCTAssertTrue("\(e)".contains("eos_token_id"), "\(e)") }
         XCTAssertThrowsError(try GGUFTokenizer(jsonBytes: Array("{}".utf8), file: "pkg/tokenizer.json")) { e in
             XCTAssertTrue("\(e)".contains("pkg/tokenizer.json"), "\(e)")
+        }
+        // Array elements that are not of the array's element type, or out of its range.
+        func stored(_ element: String, _ value: String) -> [UInt8] {
+            Array((#"{"entries":[{"key":"tokenizer.ggml.model","value":{"type":"string","value":"gpt2"}},"#
+                + #"{"key":"tokenizer.ggml.tokens","value":{"type":"array","element":"string","value":["a"]}},"#
+                + #"{"key":"tokenizer.x","value":{"type":"array","element":""# + element + #"","value":"# + value + "}}]}").utf8)
+        }
+        XCTAssertEqual(try GGUFTokenizer(jsonBytes: stored("int8", "[-128, 5]"), file: "t")["tokenizer.x"], .array(.int8, [.int8(-128), .int8(5)]))
+        for (element, value) in [("int32", "[\"a\"]"), ("string", "[1]"), ("uint8", "[256]"), ("int8", "[-129]"), ("bool", "[0]")] {
+            XCTAssertThrowsError(try GGUFTokenizer(jsonBytes: stored(element, value), file: "pkg/t.json"), "\(element) \(value)") { e in
+                XCTAssertTrue("\(e)".contains("pkg/t.json"), "\(e)")
+            }
         }
     }
 

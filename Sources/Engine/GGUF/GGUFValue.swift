@@ -203,8 +203,18 @@ extension GGUFValue: Codable {
             guard items.allSatisfy({ $0.type == .array }) else { throw bad("nested array holds a non-array") }
             self = .array(.array, items)
         } else {
+            // Read as the element type says: a Payload tries each JSON kind in turn, and each failed try is a
+            // thrown error, which on a 49k-token vocabulary was most of an export's time.
+            let payloads: [Payload]
+            switch element {
+            case .string: payloads = try c.decode([String].self, forKey: .value).map(Payload.string)
+            case .bool: payloads = try c.decode([Bool].self, forKey: .value).map(Payload.bool)
+            case .int8, .int16, .int32, .int64: payloads = try c.decode([Int64].self, forKey: .value).map(Payload.signed)
+            default: payloads = try c.decode([UInt64].self, forKey: .value).map(Payload.unsigned)  // unsigned and float bit patterns
+            }
             var items: [GGUFValue] = []
-            for p in try c.decode([Payload].self, forKey: .value) {
+            items.reserveCapacity(payloads.count)
+            for p in payloads {
                 guard let v = Self.scalar(element, p) else { throw bad("array element is not a \(Self.typeNames[element]!)") }
                 items.append(v)
             }
