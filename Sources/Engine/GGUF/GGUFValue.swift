@@ -178,7 +178,25 @@ extension GGUFValue: Codable {
         try c.encode(Self.typeNames[type]!, forKey: .type)
         guard case let .array(element, items) = self else { return try c.encode(payload, forKey: .value) }
         try c.encode(Self.typeNames[element]!, forKey: .element)
-        if element == .array { try c.encode(items, forKey: .value) } else { try c.encode(items.map(\.payload), forKey: .value) }
+        // Typed arrays: the same JSON as their payloads', without a container per element.
+        func typed<T: Encodable>(_ scalar: (Payload) -> T?) throws {
+            var values: [T] = []
+            values.reserveCapacity(items.count)
+            for item in items {
+                guard item.type == element, let v = scalar(item.payload) else {
+                    throw EncodingError.invalidValue(item, .init(codingPath: c.codingPath, debugDescription: "an array of \(Self.typeNames[element]!) holds a \(Self.typeNames[item.type]!)"))
+                }
+                values.append(v)
+            }
+            try c.encode(values, forKey: .value)
+        }
+        switch element {
+        case .array: try c.encode(items, forKey: .value)
+        case .string: try typed { if case .string(let v) = $0 { v } else { nil } }
+        case .bool: try typed { if case .bool(let v) = $0 { v } else { nil } }
+        case .int8, .int16, .int32, .int64: try typed(\.signedValue)
+        default: try typed(\.unsignedValue)
+        }
     }
 
     public init(from decoder: Decoder) throws {
