@@ -74,6 +74,9 @@ final class GGUFTokenizerTests: XCTestCase {
         XCTAssertEqual(back["tokenizer.x"], entries[4].value)
         XCTAssertEqual(back["tokenizer.y"], .float64(0.1))
         for e in entries[6...] { XCTAssertEqual(back[e.key], e.value, e.key) }
+        // An array holding another type than its element type is not written.
+        XCTAssertThrowsError(try JSONEncoder().encode(GGUFValue.array(.string, [.string("a"), .uint32(1)])))
+        XCTAssertThrowsError(try JSONEncoder().encode(GGUFValue.array(.int32, [.int64(1)])))
         guard case .array(.float32, let s)? = back["tokenizer.ggml.scores"], case .float32(let nan) = s[1] else { return XCTFail() }
         XCTAssertTrue(nan.isNaN)
     }
