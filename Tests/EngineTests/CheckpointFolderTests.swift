@@ -66,6 +66,28 @@ final class CheckpointFolderTests: XCTestCase {
         }
     }
 
+    /// BF16 rows are widened and checked in one pass (KernelsAVX2 where the CPU has it): an infinity or NaN past
+    /// the first vectors and in the tail is still found at its row and column, and finite rows read exactly.
+    func testNonFiniteBF16NamesTensorRowAndColumn() throws {
+        let values: [Float] = (0..<60).map { Float($0) - 30.5 }          // exact in bf16; 3 rows of 20
+        func bf16(_ v: [Float]) -> NamedArray {
+            var b: [UInt8] = []
+            for x in v { withUnsafeBytes(of: UInt16(x.bitPattern >> 16).littleEndian) { b += $0 } }
+            return NamedArray(name: "w.weight", dtype: .bf16, shape: [3, 20], bytes: b)
+        }
+        try write("model.safetensors", [bf16(values)])
+        XCTAssertEqual(try Checkpoint(folder: dir).readRows(Checkpoint(folder: dir).tensors[0], start: 0, count: 3), values)
+        for (index, bad) in [(33, Float.infinity), (59, -Float.nan), (17, -Float.infinity)] {
+            var v = values
+            v[index] = bad
+            try write("model.safetensors", [bf16(v)])
+            let c = try Checkpoint(folder: dir)
+            XCTAssertThrowsError(try c.readRows(c.tensors[0], start: 0, count: 3)) { e in
+                XCTAssertEqual("\(e)", dir + "/model.safetensors: tensor 'w.weight': NaN or Inf at row \(index / 20), column \(index % 20)")
+            }
+        }
+    }
+
     func testMissingFolderAndConfig() throws {
         XCTAssertThrowsError(try Checkpoint(folder: dir + "/nope")) { XCTAssertTrue("\($0)".contains("no such model folder")) }
         try FileManager.default.removeItem(atPath: dir + "/config.json")

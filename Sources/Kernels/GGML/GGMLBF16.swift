@@ -21,9 +21,6 @@ public enum GGMLBF16: GGMLBlockCodec {
         y.pointee = HalfPrecision.bf16ToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
     }
 
-    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight. The
-    /// shift is written out (HalfPrecision.bf16ToFloat's) so that the loop widens as whole vectors in builds that
-    /// do not inline across files.
     /// `dequantizeRow` with the non-finite check folded in where the CPU has AVX2 (KernelsAVX2's bf16.c): false
     /// when every value is finite; true when one may not be (always without AVX2: NonFinite then looks).
     static func widenFindingNonFinite(_ bytes: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) -> Bool {
@@ -34,6 +31,9 @@ public enum GGMLBF16: GGMLBlockCodec {
         return uqcit_avx2_bf16_widen(bytes.assumingMemoryBound(to: UInt16.self), count, y) != 0
     }
 
+    /// A whole row at once: one-weight blocks through the codec's dynamic dispatch cost a call per weight. The
+    /// shift is written out (HalfPrecision.bf16ToFloat's) so that the loop widens as whole vectors in builds that
+    /// do not inline across files.
     static func dequantizeRow(_ bytes: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
         for i in 0..<count { y[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
     }

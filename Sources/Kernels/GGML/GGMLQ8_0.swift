@@ -22,7 +22,8 @@ public enum GGMLQ8_0: GGMLBlockCodec, GGMLPlainBlocks {
         for j in 0..<32 { qs[j] = Int8(truncatingIfNeeded: roundHalfAway(x[j] * id)) }
     }
 
-    /// Blocks by `quantizeReference`, through the AVX2 loop where the CPU has it (KernelsAVX2's q8_0.c: byte for byte these).
+    /// Blocks by `quantizeReference`, through the AVX2 loop where the CPU has it (KernelsAVX2's q8_0.c: byte for
+    /// byte these).
     static func quantizePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
         guard AVX2Kernels.available else {
             for b in 0..<blocks { quantizeReference(x + 32 * b, importance: nil, into: out + 34 * b) }

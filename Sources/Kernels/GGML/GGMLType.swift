@@ -89,6 +89,7 @@ public extension GGMLType {
     func quantizeRow(_ x: UnsafePointer<Float>, columns: Int, importance: UnsafePointer<Float>? = nil,
                      reference: Bool = false, into out: UnsafeMutableRawPointer) {
         let c = codec, n = c.blockElements, b = c.blockBytes
+        // Without importance these formats' codes are llama.cpp's, reference or not (GGMLPlainBlocks).
         if importance == nil, let plain = c as? any GGMLPlainBlocks.Type { return plain.quantizePlainBlocks(x, blocks: columns / n, into: out) }
         if reference, let legacy = c as? any GGMLLegacyReference.Type {
             return legacy.quantizeReferenceRow(x, columns: columns, importance: importance, into: out)
@@ -104,8 +105,9 @@ public extension GGMLType {
     /// or nil: what every read from a source does. BF16 (nearly every checkpoint) checks as it widens, in one pass.
     func dequantizeRowsFindingNonFinite(_ bytes: UnsafeRawPointer, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) -> Int? {
         let n = rows * columns
-        if self == .bf16, !GGMLBF16.widenFindingNonFinite(bytes, count: n, into: y) { return nil }
-        if self != .bf16 {
+        if self == .bf16 {
+            guard GGMLBF16.widenFindingNonFinite(bytes, count: n, into: y) else { return nil }
+        } else {
             let rowBytes = rowBytes(columns: columns)!
             for r in 0..<rows { dequantizeRow(bytes + r * rowBytes, columns: columns, into: y + r * columns) }
         }
