@@ -6,22 +6,14 @@
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "lanes.h"
 
 #pragma clang fp contract(off)
-
-__attribute__((target("avx2,f16c")))
-static inline __m256 block_scale(const uint8_t *block) {
-    uint16_t bits;
-    memcpy(&bits, block, 2);
-    return _mm256_set1_ps(_cvtsh_ss(bits));
-}
 
 // Q4_0: (q - 8)·d, weights 0-15 from the low nibbles, 16-31 from the high.
 __attribute__((target("avx2,f16c")))
 static inline void decode_q4_0(const uint8_t *block, __m256 y[4]) {
-    const __m256 d = block_scale(block);
+    const __m256 d = load_f16_scale(block);
     const __m128i qs = _mm_loadu_si128((const __m128i *)(block + 2)), low = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
     const __m128i lo = _mm_sub_epi8(_mm_and_si128(qs, low), eight), hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), low), eight);
     const __m128i codes[4] = { lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8) };
@@ -31,7 +23,7 @@ static inline void decode_q4_0(const uint8_t *block, __m256 y[4]) {
 // Q8_0: q·d for 32 signed bytes.
 __attribute__((target("avx2,f16c")))
 static inline void decode_q8_0(const uint8_t *block, __m256 y[4]) {
-    const __m256 d = block_scale(block);
+    const __m256 d = load_f16_scale(block);
     for (int k = 0; k < 4; k++) {
         const __m128i codes = _mm_loadl_epi64((const __m128i *)(block + 2 + 8 * k));
         y[k] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes)), d);

@@ -5,8 +5,7 @@
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "lanes.h"
 
 #pragma clang fp contract(off)
 
@@ -30,10 +29,7 @@ void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out) {
         // max_ps returns its second operand when the first is NaN: NaNs never win, as in the scalar `amax < |x|`.
         __m256 m = _mm256_max_ps(a[0], _mm256_setzero_ps());
         for (int k = 1; k < 4; k++) m = _mm256_max_ps(a[k], m);
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-        const float amax = _mm_cvtss_f32(h);
+        const float amax = largest_lane(m);
         float max = 0.0f; // the scalar loop keeps +0 when no magnitude exceeds 0
         if (amax > 0.0f) {
             const __m256 t = _mm256_set1_ps(amax);
@@ -42,8 +38,7 @@ void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out) {
         }
         const float d = max / -8.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t dBits = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
-        memcpy(out, &dBits, 2); // x86 is little-endian, as the block is
+        store_f16(d, out);
         const __m256 idv = _mm256_set1_ps(id);
         __m256i q[4];
         for (int k = 0; k < 4; k++) q[k] = _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], idv), half)), fifteen);

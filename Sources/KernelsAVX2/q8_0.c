@@ -4,8 +4,7 @@
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "lanes.h"
 
 #pragma clang fp contract(off)
 
@@ -18,13 +17,9 @@ void uqcit_avx2_q8_0_quantize(const float *x, size_t blocks, uint8_t *out) {
         // max_ps returns its second operand when the first is NaN: NaNs never win, as in Swift.max(amax, |x|).
         __m256 m = _mm256_setzero_ps();
         for (int k = 0; k < 4; k++) { v[k] = _mm256_loadu_ps(x + 8 * k); m = _mm256_max_ps(_mm256_andnot_ps(sign, v[k]), m); }
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-        const float d = _mm_cvtss_f32(h) / 127.0f;
+        const float d = largest_lane(m) / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t dBits = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
-        memcpy(out, &dBits, 2);
+        store_f16(d, out);
         const __m256 idv = _mm256_set1_ps(id);
         __m256i q[4];
         for (int k = 0; k < 4; k++) {

@@ -15,7 +15,17 @@ public enum DType: String, Codable, Sendable, CaseIterable {
     }
 
     /// Whether the engine can decode this dtype into Float and compress it.
-    public var isSupportedFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
+    public var isSupportedFloat: Bool { floatType != nil }
+
+    /// The ggml type with this dtype's little-endian layout (F32, F16, BF16), nil for the others.
+    public var floatType: GGMLType? {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .bf16: .bf16
+        default: nil
+        }
+    }
 
     /// Integer and boolean buffers (position ids, masks) are not weights: they pass through as stored.
     public var isIntegerOrBool: Bool { [.bool, .u8, .i8, .i16, .u16, .i32, .u32, .i64, .u64].contains(self) }

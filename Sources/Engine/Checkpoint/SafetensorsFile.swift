@@ -54,14 +54,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         let raw = try file.read(offset: header.dataStart + t.begin + start * cols * t.dtype.byteSize, count: n * t.dtype.byteSize)
         let nonFinite: Int? = raw.withUnsafeBytes { raw in
             // The same little-endian widenings as GGUF's F32, BF16 and F16 tensors, a whole range at once.
-            guard let bytes = raw.baseAddress, let y = out.baseAddress else { return nil }
-            let type: GGMLType
-            switch t.dtype {
-            case .f32: type = .f32
-            case .bf16: type = .bf16
-            case .f16: type = .f16
-            default: return nil
-            }
+            guard let bytes = raw.baseAddress, let y = out.baseAddress, let type = t.dtype.floatType else { return nil }
             return type.dequantizeRowsFindingNonFinite(bytes, rows: 1, columns: n, into: y)
         }
         if let i = nonFinite {

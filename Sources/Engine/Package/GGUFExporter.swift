@@ -84,12 +84,10 @@ public enum GGUFExporter {
     static func ggmlType(_ t: StoredTensor, requantize: Bool, package: PackageReader) throws -> GGMLType {
         guard let layout = t.layout else {
             if t.shape.count < 2 { return .f32 }
-            switch t.sourceDType {
-            case .f32: return .f32
-            case .f16: return .f16
-            case .bf16: return .bf16
-            default: throw PackageError.invalid(path: package.path, reason: "tensor '\(t.name)' is \(t.sourceDType.rawValue), which GGUF does not carry")
+            guard let type = t.sourceDType.floatType else {
+                throw PackageError.invalid(path: package.path, reason: "tensor '\(t.name)' is \(t.sourceDType.rawValue), which GGUF does not carry")
             }
+            return type
         }
         if let type = layout.ggml {
             guard layout.rotation.kind == RotationDescriptor.noneKind else {

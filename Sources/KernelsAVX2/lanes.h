@@ -1,0 +1,30 @@
+// What the AVX2 block loops share: the largest of eight lanes, and an f16 scale stored little-endian.
+#ifndef UQCIT_KERNELS_AVX2_LANES_H
+#define UQCIT_KERNELS_AVX2_LANES_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+__attribute__((target("avx2,f16c")))
+static inline float largest_lane(__m256 m) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+}
+
+// Round to nearest even, as GGMLF16.encode does for every non-NaN float; x86 is little-endian, as the block is.
+__attribute__((target("avx2,f16c")))
+static inline void store_f16(float d, uint8_t *out) {
+    const uint16_t bits = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    memcpy(out, &bits, 2);
+}
+
+__attribute__((target("avx2,f16c")))
+static inline __m256 load_f16_scale(const uint8_t *block) {
+    uint16_t bits;
+    memcpy(&bits, block, 2);
+    return _mm256_set1_ps(_cvtsh_ss(bits));
+}
+
+#endif
