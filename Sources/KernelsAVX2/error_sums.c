@@ -31,14 +31,6 @@ static inline void decode_q8_0(const uint8_t *block, __m256 y[4]) {
 }
 
 __attribute__((target("avx2,f16c")))
-static inline float sum_in_order(__m256 v) {
-    float lanes[8], r = -0.0f;
-    _mm256_storeu_ps(lanes, v);
-    for (int k = 0; k < 8; k++) r += lanes[k];
-    return r;
-}
-
-__attribute__((target("avx2,f16c")))
 static inline void error_sums(const float *x, const uint8_t *blocks, size_t block_bytes, size_t count,
                               void (*decode)(const uint8_t *, __m256 *), double *source, double *error, float *max_abs) {
     const __m256 sign = _mm256_set1_ps(-0.0f);

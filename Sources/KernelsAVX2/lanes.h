@@ -1,4 +1,4 @@
-// What the AVX2 block loops share: the largest of eight lanes, and an f16 scale stored little-endian.
+// What the AVX2 loops share: the largest of eight lanes, their sum in Swift's order, an f16 scale stored little-endian.
 #ifndef UQCIT_KERNELS_AVX2_LANES_H
 #define UQCIT_KERNELS_AVX2_LANES_H
 
@@ -11,6 +11,15 @@ static inline float largest_lane(__m256 m) {
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     h = _mm_max_ps(h, _mm_movehl_ps(h, h));
     return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+}
+
+// Lanes summed first to last from -0, as Swift's SIMD8<Float>.sum() does.
+__attribute__((target("avx2,f16c")))
+static inline float sum_in_order(__m256 v) {
+    float lanes[8], r = -0.0f;
+    _mm256_storeu_ps(lanes, v);
+    for (int k = 0; k < 8; k++) r += lanes[k];
+    return r;
 }
 
 // Round to nearest even, as GGMLF16.encode does for every non-NaN float; x86 is little-endian, as the block is.

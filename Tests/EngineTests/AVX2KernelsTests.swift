@@ -77,6 +77,104 @@ final class AVX2KernelsTests: XCTestCase {
         XCTAssertNil(GGMLType.q4_K.fusedErrorSums([0], blocks: [0], count: 0), "only Q4_0 and Q8_0 have a fused loop")
     }
 
+    /// make_qkx2/qkx3_quants' trial loop in AVX2 against the Swift loop, for every search the k-quants run (Q4_K and
+    /// Q5_K with and without importance, Q2_K's both): the same codes, scale and min, bit for bit, on the hostile
+    /// and random blocks above (as groups of 32 and of 16), with llama.cpp's weights and with random ones.
+    func testAffineScaleTrialsGiveTheSwiftLoopsFit() {
+        let searches: [(n: Int, nmax: Int32, rmin: Float, rdelta: Float, nstep: Int, absolute: Bool)] = [
+            (32, 15, -1, 0.1, 20, false), (32, 31, -0.5, 0.1, 15, false), (32, 15, -0.9, 0.05, 36, false),
+            (16, 3, -0.9, 0.05, 36, false), (16, 3, -0.5, 0.1, 15, true),
+        ]
+        var rng = SplitMix64(seed: 0xAFF1)
+        var fits = 0, differing = 0
+        for group in Self.blocks().flatMap({ [$0, Array($0.prefix(16)), Array($0.suffix(16))] }) {
+            for search in searches where search.n == group.count {
+                let rms = (group.reduce(0) { $0 + $1 * $1 } / Float(group.count)).squareRoot()
+                for weights in [group.map { rms + abs($0) }, group.map { _ in Float(rng.next() % 1000) / 250 }] {
+                    var codes = [[UInt8]](repeating: [UInt8](repeating: 0xEE, count: group.count), count: 2)
+                    var negatedMins: [Float] = [.nan, .nan], scales: [Float] = [0, 0]
+                    for (k, avx2) in [true, false].enumerated() {
+                        scales[k] = KQuantReferenceSearch.affineScale(search.n, nmax: search.nmax, group, weights: weights, codes: &codes[k],
+                                                                      negatedMin: &negatedMins[k], rmin: search.rmin, rdelta: search.rdelta,
+                                                                      nstep: search.nstep, absolute: search.absolute, avx2: avx2)
+                    }
+                    fits += 1
+                    if codes[0] != codes[1] || scales[0].bitPattern != scales[1].bitPattern || negatedMins[0].bitPattern != negatedMins[1].bitPattern {
+                        differing += 1
+                        if differing <= 3 {
+                            XCTFail("\(search) on \(group.prefix(4))...: AVX2 \(scales[0]) \(negatedMins[0]) \(codes[0]), Swift \(scales[1]) \(negatedMins[1]) \(codes[1])")
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(differing, 0, "of \(fits) fits")
+        XCTAssertGreaterThan(fits, 10_000)
+    }
+
+    /// Our k-quant search's sub-block step in AVX2 against the Swift step, for every k-quant grid, from llama.cpp's
+    /// block for the same weights (the step's real starting point) and from that block with its scales and mins
+    /// disturbed: the same codes, scale and min, bit for bit, on the hostile and random blocks above, 256 at a time.
+    func testSubBlockStepGivesTheSwiftStepsFit() {
+        let blocks = Self.blocks()
+        let superBlocks = stride(from: 0, to: blocks.count - 7, by: 8).map { Array(blocks[$0..<($0 + 8)].joined()) }
+        var steps = 0, differing = 0
+        func compare<T: KQuantGrid>(_ type: T.Type) {
+            let n = T.subBlockSize
+            let lo = Float(T.codeRange.lowerBound), hi = Float(T.codeRange.upperBound)
+            let scaleLo = Float(T.scaleRange.lowerBound), scaleHi = Float(T.scaleRange.upperBound)
+            let minLo = Float(T.minRange.lowerBound), minHi = Float(T.minRange.upperBound)
+            var rng = SplitMix64(seed: 0x5B5)
+            for x in superBlocks {
+                var block = [UInt8](repeating: 0, count: T.blockBytes), w = [Float](repeating: 0, count: 256)
+                var codes = [Float](repeating: 0, count: 256), scales = [Float](repeating: 0, count: 16), mins = scales
+                x.withUnsafeBufferPointer { xp in
+                    block.withUnsafeMutableBytes { T.quantizeReference(xp.baseAddress!, importance: nil, into: $0.baseAddress!) }
+                    w.withUnsafeMutableBufferPointer { T.referenceWeights(xp.baseAddress!, into: $0.baseAddress!) }
+                }
+                var d: Float = 0, dmin: Float = 0
+                codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in mins.withUnsafeMutableBufferPointer { m in
+                    var v = KQuantBlockValues(codes: c.baseAddress!, scales: s.baseAddress!, mins: m.baseAddress!)
+                    block.withUnsafeBytes { T.unpack($0.baseAddress!, into: &v) }
+                    d = v.d; dmin = v.dmin
+                } } }
+                for disturbed in [false, true] {
+                    for j in 0..<(256 / n) {
+                        var scale = scales[j], min = mins[j]
+                        if disturbed {
+                            scale = Swift.min(scaleHi, Swift.max(scaleLo, scale + Float(Int(rng.next() % 5) - 2)))
+                            min = Swift.min(minHi, Swift.max(minLo, min + Float(Int(rng.next() % 3) - 1)))
+                        }
+                        var fits = [(codes: [Float], scale: Float, min: Float)]()
+                        for avx2 in [true, false] {
+                            var c = Array(codes[(n * j)..<(n * j + n)]), s = scale, m = min
+                            Array(x[(n * j)..<(n * j + n)]).withUnsafeBufferPointer { xp in
+                                Array(w[(n * j)..<(n * j + n)]).withUnsafeBufferPointer { wp in
+                                    KQuantSearch.subBlockStep(xp.baseAddress!, wp.baseAddress!, n: n, codes: &c, scale: &s, min: &m, d: d, dmin: dmin,
+                                                              lo: lo, hi: hi, scaleLo: scaleLo, scaleHi: scaleHi, minLo: minLo, minHi: minHi,
+                                                              hasMins: minHi > minLo, avx2: avx2)
+                                }
+                            }
+                            fits.append((c, s, m))
+                        }
+                        steps += 1
+                        // A NaN's sign and payload follow operand order, which LLVM may commute: NaNs compare as
+                        // one value. NaN codes never reach a block (its error is not below the reference's).
+                        func bits(_ v: Float) -> UInt32 { v.isNaN ? Float.nan.bitPattern : v.bitPattern }
+                        if fits[0].codes.map(bits) != fits[1].codes.map(bits) || bits(fits[0].scale) != bits(fits[1].scale)
+                            || bits(fits[0].min) != bits(fits[1].min) {
+                            differing += 1
+                            if differing <= 3 { XCTFail("\(T.self) sub-block \(j) of \(x.prefix(4))...: AVX2 \(fits[0]), Swift \(fits[1])") }
+                        }
+                    }
+                }
+            }
+        }
+        compare(GGMLQ2_K.self); compare(GGMLQ3_K.self); compare(GGMLQ4_K.self); compare(GGMLQ5_K.self); compare(GGMLQ6_K.self)
+        XCTAssertEqual(differing, 0, "of \(steps) steps")
+        XCTAssertGreaterThan(steps, 10_000)
+    }
+
     func testBF16WideningIsTheShiftAndFlagsExactlyNonFiniteValues() {
         var rng = SplitMix64(seed: 0xBF16)
         for count in [0, 1, 7, 8, 9, 64, 1001] {

@@ -1,3 +1,5 @@
+import KernelsAVX2
+
 /// llama.cpp's searches for one group's scale (and min) and its codes, shared by the k-quant reference paths
 /// (ggml-quants.c: make_qx_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants). Their float arithmetic
 /// is kept in llama.cpp's order so the reference blocks are the ones llama-quantize writes.
@@ -75,7 +77,8 @@ enum KQuantReferenceSearch {
     /// (clamped before rounding), which equals make_qkx2_quants' rounding wherever that one is defined.
     static func affineScale(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                             codes: UnsafeMutablePointer<UInt8>, negatedMin: inout Float,
-                            rmin: Float, rdelta: Float, nstep: Int, absolute: Bool) -> Float {
+                            rmin: Float, rdelta: Float, nstep: Int, absolute: Bool,
+                            avx2: Bool = AVX2Kernels.available) -> Float {
         var min = x[0], max = x[0]
         var sumW = weights[0]
         var sumX = sumW * x[0]
@@ -104,6 +107,13 @@ enum KQuantReferenceSearch {
         }
         // The trials run eight at a time, one per SIMD lane, each lane summing in llama.cpp's order. A trial that
         // wins moves `min`, which every later trial depends on: the batch is then restarted after the winner.
+        // KernelsAVX2 runs the same loop in one 8-lane register per vector (the SSE build here takes two).
+        if avx2 && n <= 32 {
+            uqcit_avx2_affine_trials(n, nmaxF, x, weights, sumW, sumX, max, rmin, rdelta, Int32(nstep), absolute ? 1 : 0,
+                                     codes, &bestError, &scale, &min)
+            negatedMin = -min
+            return scale
+        }
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: n) { trialCodes in
             let laneSteps = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
             let magic = SIMD8<Float>(repeating: 12_582_912), nmaxV = SIMD8<Float>(repeating: nmaxF)

@@ -1,3 +1,5 @@
+import KernelsAVX2
+
 /// Our choice of codes inside a k-quant grid. Every k-quant weight is d * s_j * q - dmin * m_j: f16 super-block
 /// scales d and dmin, small integer sub-block scales s_j and mins m_j, and codes q. llama.cpp fits each sub-block
 /// on its own, rounds the sub-block scales against the largest, and re-chooses the codes once. Starting from its
@@ -140,10 +142,15 @@ enum KQuantSearch {
 
     /// Best integer scale (and min) for one sub-block with d and dmin fixed, among the current pair, the four
     /// integer scales around the least-squares fit to the current codes and the two mins bracketing it; leaves the
-    /// winner's codes in `codes`.
+    /// winner's codes in `codes`. KernelsAVX2 runs the same step where the CPU has AVX2.
     static func subBlockStep(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, codes: UnsafeMutablePointer<Float>,
                              scale: inout Float, min: inout Float, d: Float, dmin: Float, lo: Float, hi: Float,
-                             scaleLo: Float, scaleHi: Float, minLo: Float, minHi: Float, hasMins: Bool) {
+                             scaleLo: Float, scaleHi: Float, minLo: Float, minHi: Float, hasMins: Bool,
+                             avx2: Bool = AVX2Kernels.available) {
+        if avx2 {
+            uqcit_avx2_sub_block_step(x, w, n, codes, &scale, &min, d, dmin, lo, hi, scaleLo, scaleHi, minLo, minHi, hasMins ? 1 : 0)
+            return
+        }
         if d == 0 { return }
         var best = subBlockError(x, w, n: n, a: d * scale, b: dmin * min, lo: lo, hi: hi, codes: codes)
         for _ in 0..<2 {

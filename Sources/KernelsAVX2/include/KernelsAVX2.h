@@ -1,8 +1,9 @@
-// Hot loops of the plain (data-free) GGUF path in AVX2, chosen at run time. The Swift Kernels target is built for
-// baseline x86-64, where these loops did not vectorize and a Q4_0 job ran at under half of llama-quantize's speed.
-// Each function gives exactly the bytes of the Swift loop it stands in for (GGMLQ4_0.referencePlain,
-// GGMLQ8_0.quantizeReference, ErrorSums.of over a decoded tile, GGMLBF16.dequantizeRow then NonFinite), so the
-// output never depends on the machine; callers ask uqcit_avx2_available() first and keep the Swift loop otherwise.
+// Hot loops of the GGUF paths in AVX2, chosen at run time. The Swift Kernels target is built for baseline x86-64,
+// where these loops did not vectorize (or ran their SIMD8 lanes as two SSE halves) and a Q4_0 job ran at under half
+// of llama-quantize's speed. Each function gives exactly the bytes of the Swift loop it stands in for
+// (GGMLQ4_0.referencePlain, GGMLQ8_0.quantizeReference, ErrorSums.of over a decoded tile, GGMLBF16.dequantizeRow
+// then NonFinite, the k-quant searches), so the output never depends on the machine; callers ask
+// uqcit_avx2_available() first and keep the Swift loop otherwise.
 #ifndef UQCIT_KERNELS_AVX2_H
 #define UQCIT_KERNELS_AVX2_H
 
@@ -25,5 +26,17 @@ void uqcit_avx2_q8_0_error_sums(const float *x, const uint8_t *blocks, size_t co
 
 /// Widens `count` little-endian bf16 values to floats; returns 1 when any is a NaN or an infinity, else 0.
 int uqcit_avx2_bf16_widen(const uint16_t *bf16, size_t count, float *out);
+
+/// KQuantReferenceSearch.affineScale's trial loop (make_qkx2/qkx3_quants) for one group of n <= 32 weights: steps
+/// 0...nstep, each lane one trial. On entry `best_error`, `scale`, `min` and `codes` hold the first fit's; each winning
+/// trial replaces them (`absolute`: weighted absolute error, else squared).
+void uqcit_avx2_affine_trials(size_t n, float nmax, const float *x, const float *weights, float sum_w, float sum_x,
+                              float max, float rmin, float rdelta, int nstep, int absolute, uint8_t *codes,
+                              float *best_error, float *scale, float *min);
+
+/// KQuantSearch.subBlockStep for one sub-block of n weights (a multiple of 8): `codes`, `scale` and `min` in and out.
+void uqcit_avx2_sub_block_step(const float *x, const float *w, size_t n, float *codes, float *scale, float *min,
+                               float d, float dmin, float lo, float hi, float scale_lo, float scale_hi,
+                               float min_lo, float min_hi, int has_mins);
 
 #endif
