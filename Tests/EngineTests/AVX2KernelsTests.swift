@@ -112,6 +112,37 @@ final class AVX2KernelsTests: XCTestCase {
         XCTAssertGreaterThan(fits, 10_000)
     }
 
+    /// make_qx_quants' trial sums in AVX2 against the Swift loop, as Q3_K and Q6_K search (groups of 16, nmax 4
+    /// and 32, weighted by x² or given weights): the same codes and scale, bit for bit.
+    func testSymmetricScaleTrialsGiveTheSwiftLoopsFit() {
+        var rng = SplitMix64(seed: 0x5E3)
+        var fits = 0, differing = 0
+        for group in Self.blocks().flatMap({ [Array($0.prefix(16)), Array($0.suffix(16))] }) {
+            for nmax: Int32 in [4, 32] {
+                for weights in [nil, group.map { _ in Float(rng.next() % 1000) / 250 }] as [[Float]?] {
+                    var codes = [[Int8]](repeating: [Int8](repeating: 99, count: 16), count: 2), scales: [Float] = [0, 0]
+                    for (k, avx2) in [true, false].enumerated() {
+                        scales[k] = group.withUnsafeBufferPointer { x in
+                            codes[k].withUnsafeMutableBufferPointer { c in
+                                if let weights {
+                                    return weights.withUnsafeBufferPointer { KQuantReferenceSearch.symmetricScale(16, nmax: nmax, x.baseAddress!, codes: c.baseAddress!, weights: $0.baseAddress!, avx2: avx2) }
+                                }
+                                return KQuantReferenceSearch.symmetricScale(16, nmax: nmax, x.baseAddress!, codes: c.baseAddress!, weights: nil, avx2: avx2)
+                            }
+                        }
+                    }
+                    fits += 1
+                    if codes[0] != codes[1] || scales[0].bitPattern != scales[1].bitPattern {
+                        differing += 1
+                        if differing <= 3 { XCTFail("nmax \(nmax) on \(group.prefix(4))...: AVX2 \(scales[0]) \(codes[0]), Swift \(scales[1]) \(codes[1])") }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(differing, 0, "of \(fits) fits")
+        XCTAssertGreaterThan(fits, 10_000)
+    }
+
     /// Our k-quant search's sub-block step in AVX2 against the Swift step, for every k-quant grid, from llama.cpp's
     /// block for the same weights (the step's real starting point) and from that block with its scales and mins
     /// disturbed: the same codes, scale and min, bit for bit, on the hostile and random blocks above, 256 at a time.

@@ -34,6 +34,11 @@ void uqcit_avx2_affine_trials(size_t n, float nmax, const float *x, const float 
                               float max, float rmin, float rdelta, int nstep, int absolute, uint8_t *codes,
                               float *best_error, float *scale, float *min);
 
+/// The sums Σw·x·l and Σw·l² of KQuantReferenceSearch.symmetricScale's (make_qx_quants') trials for eight inverse
+/// scales `iscales`, l the nearest code in -nmax...nmax - 1; `weights` NULL weighs by x².
+void uqcit_avx2_symmetric_trial_sums(size_t n, int32_t nmax, const float *x, const float *weights, const float *iscales,
+                                     float *sum_lx, float *sum_l2);
+
 /// KQuantSearch.subBlockStep for one sub-block of n weights (a multiple of 8): `codes`, `scale` and `min` in and out.
 void uqcit_avx2_sub_block_step(const float *x, const float *w, size_t n, float *codes, float *scale, float *min,
                                float d, float dmin, float lo, float hi, float scale_lo, float scale_hi,
