@@ -1,7 +1,7 @@
-// Our k-quant search's sub-block step (KQuantSearch.subBlockStep, see there): with d and dmin fixed, the integer
-// scale and min around a sub-block's least-squares fit with the lowest weighted error. Eight weights per lane
-// group as the Swift SIMD8 loops take them, the same operations in the same order, Swift.min/max's choice on ties
-// and NaN, so the codes, scale and min are bit for bit the Swift step's.
+// Our k-quant search's sub-block step (KQuantSearch.subBlockStep, see there) and the error it minimises: with d and
+// dmin fixed, the integer scale and min around a sub-block's least-squares fit with the lowest weighted error. Eight
+// weights per lane as the Swift SIMD8 loops take them, the same operations in the same order, Swift.min/max's choice
+// on ties and NaN, so the codes, scale, min and error are bit for bit the Swift loops'.
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
@@ -13,9 +13,8 @@
 static inline float swift_min(float x, float y) { return y < x ? y : x; }
 static inline float swift_max(float x, float y) { return y >= x ? y : x; }
 
-// Σw(a·q - b - x)² over the sub-block with q the nearest code to (x + b) / a in lo...hi, written to `codes` if given.
 __attribute__((target("avx2,f16c")))
-static float sub_block_error(const float *x, const float *w, size_t n, float a, float b, float lo, float hi, float *codes) {
+float uqcit_avx2_sub_block_error(const float *x, const float *w, size_t n, float a, float b, float lo, float hi, float *codes) {
     const float ia = a != 0 ? 1 / a : 0;
     const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), via = _mm256_set1_ps(ia);
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi), magic = _mm256_set1_ps(12582912.0f);
@@ -38,7 +37,7 @@ void uqcit_avx2_sub_block_step(const float *x, const float *w, size_t n, float *
                                float d, float dmin, float lo, float hi, float scale_lo, float scale_hi,
                                float min_lo, float min_hi, int has_mins) {
     if (d == 0) return;
-    float best = sub_block_error(x, w, n, d * *scale, dmin * *min, lo, hi, codes);
+    float best = uqcit_avx2_sub_block_error(x, w, n, d * *scale, dmin * *min, lo, hi, codes);
     for (int round = 0; round < 2; round++) {
         __m256 sw = _mm256_setzero_ps(), sq = sw, sqq = sw, sx = sw, sqx = sw;
         for (size_t i = 0; i < n; i += 8) {
@@ -72,17 +71,21 @@ void uqcit_avx2_sub_block_step(const float *x, const float *w, size_t n, float *
             for (int dm = 0; dm <= (fits_min ? 1 : 0); dm++) {
                 const float m = swift_min(swift_max(m0 + (float)dm, min_lo), min_hi);
                 if (s == best_scale && m == best_min) continue;
-                const float e = sub_block_error(x, w, n, d * s, dmin * m, lo, hi, NULL);
+                const float e = uqcit_avx2_sub_block_error(x, w, n, d * s, dmin * m, lo, hi, NULL);
                 if (e < best) { best = e; best_scale = s; best_min = m; }
             }
         }
         if (best_scale == *scale && best_min == *min) return;
         *scale = best_scale;
         *min = best_min;
-        sub_block_error(x, w, n, d * *scale, dmin * *min, lo, hi, codes);
+        uqcit_avx2_sub_block_error(x, w, n, d * *scale, dmin * *min, lo, hi, codes);
     }
 }
 #else
+float uqcit_avx2_sub_block_error(const float *x, const float *w, size_t n, float a, float b, float lo, float hi, float *codes) {
+    (void)x; (void)w; (void)n; (void)a; (void)b; (void)lo; (void)hi; (void)codes;
+    return 0;
+}
 void uqcit_avx2_sub_block_step(const float *x, const float *w, size_t n, float *codes, float *scale, float *min,
                                float d, float dmin, float lo, float hi, float scale_lo, float scale_hi,
                                float min_lo, float min_hi, int has_mins) {

@@ -143,6 +143,32 @@ final class AVX2KernelsTests: XCTestCase {
         XCTAssertGreaterThan(fits, 10_000)
     }
 
+    /// The sub-block error (the super-block step's objective) in AVX2 against the Swift loop, groups of 16 and
+    /// 32, scales from 0 to 1e30 and codes 0...3 to -32...31: the same error and codes, bit for bit.
+    func testSubBlockErrorIsTheSwiftLoops() {
+        var rng = SplitMix64(seed: 0xE22)
+        var cases = 0, differing = 0
+        for x in Self.blocks() {
+            let w = x.map { _ in Float(rng.next() % 1000) / 250 }
+            for (n, lo, hi) in [(16, Float(0), Float(3)), (32, 0, 15), (16, -32, 31), (32, 0, 31)] {
+                for a: Float in [0, 1e-30, 0.003, 0.7, 40, 1e30] {
+                    let b = Float(Int(rng.next() % 21) - 10) * a / 3
+                    var codes = [[Float]](repeating: [Float](repeating: -1, count: n), count: 2), errors: [Float] = [0, 0]
+                    for (k, avx2) in [true, false].enumerated() {
+                        errors[k] = KQuantSearch.subBlockError(x, w, n: n, a: a, b: b, lo: lo, hi: hi, codes: &codes[k], avx2: avx2)
+                    }
+                    cases += 1
+                    func bits(_ v: Float) -> UInt32 { v.isNaN ? Float.nan.bitPattern : v.bitPattern }
+                    if codes[0].map(bits) != codes[1].map(bits) || bits(errors[0]) != bits(errors[1]) {
+                        differing += 1
+                        if differing <= 3 { XCTFail("n \(n), a \(a), b \(b) on \(x.prefix(4))...: AVX2 \(errors[0]) \(codes[0]), Swift \(errors[1]) \(codes[1])") }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(differing, 0, "of \(cases) cases")
+    }
+
     /// Our k-quant search's sub-block step in AVX2 against the Swift step, for every k-quant grid, from llama.cpp's
     /// block for the same weights (the step's real starting point) and from that block with its scales and mins
     /// disturbed: the same codes, scale and min, bit for bit, on the hostile and random blocks above, 256 at a time.

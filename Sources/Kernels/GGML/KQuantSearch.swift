@@ -114,10 +114,11 @@ enum KQuantSearch {
     }
 
     /// Weighted squared error of one sub-block under y = a * q - b with the nearest codes in lo...hi; writes the
-    /// codes when `codes` is given.
+    /// codes when `codes` is given. KernelsAVX2 runs the same loop where the CPU has AVX2.
     @inline(__always)
     static func subBlockError(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, a: Float, b: Float,
-                              lo: Float, hi: Float, codes: UnsafeMutablePointer<Float>?) -> Float {
+                              lo: Float, hi: Float, codes: UnsafeMutablePointer<Float>?, avx2: Bool = AVX2Kernels.available) -> Float {
+        if avx2 { return uqcit_avx2_sub_block_error(x, w, n, a, b, lo, hi, codes) }
         let ia: Float = a != 0 ? 1 / a : 0
         let va = SIMD8<Float>(repeating: a), vb = SIMD8<Float>(repeating: b), via = SIMD8<Float>(repeating: ia)
         let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
@@ -152,7 +153,7 @@ enum KQuantSearch {
             return
         }
         if d == 0 { return }
-        var best = subBlockError(x, w, n: n, a: d * scale, b: dmin * min, lo: lo, hi: hi, codes: codes)
+        var best = subBlockError(x, w, n: n, a: d * scale, b: dmin * min, lo: lo, hi: hi, codes: codes, avx2: avx2)
         for _ in 0..<2 {
             let (sw, sq, sqq, sx, sqx) = fitSums(x, w, codes, n: n)
             // y = sigma * q - mu; mu = 0 where the type has no mins or the fit wants a negative one.
@@ -175,13 +176,13 @@ enum KQuantSearch {
                 for dm in 0...(hasMins && dmin != 0 ? 1 : 0) {
                     let m = Swift.min(Swift.max(m0 + Float(dm), minLo), minHi)
                     if s == bestScale && m == bestMin { continue }
-                    let e = subBlockError(x, w, n: n, a: d * s, b: dmin * m, lo: lo, hi: hi, codes: nil)
+                    let e = subBlockError(x, w, n: n, a: d * s, b: dmin * m, lo: lo, hi: hi, codes: nil, avx2: avx2)
                     if e < best { best = e; bestScale = s; bestMin = m }
                 }
             }
             if bestScale == scale && bestMin == min { return }
             scale = bestScale; min = bestMin
-            _ = subBlockError(x, w, n: n, a: d * scale, b: dmin * min, lo: lo, hi: hi, codes: codes)
+            _ = subBlockError(x, w, n: n, a: d * scale, b: dmin * min, lo: lo, hi: hi, codes: codes, avx2: avx2)
         }
     }
 

@@ -39,6 +39,10 @@ void uqcit_avx2_affine_trials(size_t n, float nmax, const float *x, const float 
 void uqcit_avx2_symmetric_trial_sums(size_t n, int32_t nmax, const float *x, const float *weights, const float *iscales,
                                      float *sum_lx, float *sum_l2);
 
+/// KQuantSearch.subBlockError: Σw(a·q - b - x)² over n weights (a multiple of 8), q the nearest code to (x + b) / a
+/// in lo...hi, written to `codes` unless it is NULL.
+float uqcit_avx2_sub_block_error(const float *x, const float *w, size_t n, float a, float b, float lo, float hi, float *codes);
+
 /// KQuantSearch.subBlockStep for one sub-block of n weights (a multiple of 8): `codes`, `scale` and `min` in and out.
 void uqcit_avx2_sub_block_step(const float *x, const float *w, size_t n, float *codes, float *scale, float *min,
                                float d, float dmin, float lo, float hi, float scale_lo, float scale_hi,
