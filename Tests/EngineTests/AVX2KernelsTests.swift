@@ -77,32 +77,43 @@ final class AVX2KernelsTests: XCTestCase {
         XCTAssertNil(GGMLType.q4_K.fusedErrorSums([0], blocks: [0], count: 0), "only Q4_0 and Q8_0 have a fused loop")
     }
 
-    /// make_qkx2/qkx3_quants' trial loop in AVX2 against the Swift loop, for every search the k-quants run (Q4_K and
-    /// Q5_K with and without importance, Q2_K's both): the same codes, scale and min, bit for bit, on the hostile
-    /// and random blocks above (as groups of 32 and of 16), with llama.cpp's weights and with random ones.
-    func testAffineScaleTrialsGiveTheSwiftLoopsFit() {
+    /// make_qkx2/qkx3_quants for eight groups side by side in AVX2 against the Swift function group by group, for
+    /// every search the k-quants run (Q4_K and Q5_K with and without importance, Q2_K's both): the same codes,
+    /// scales and mins, bit for bit, on the hostile and random blocks above (as groups of 32 and of 16, flat groups
+    /// among them), with llama.cpp's weights and with random ones.
+    func testAffineScalesForEightGroupsAreTheSwiftFunctions() {
         let searches: [(n: Int, nmax: Int32, rmin: Float, rdelta: Float, nstep: Int, absolute: Bool)] = [
             (32, 15, -1, 0.1, 20, false), (32, 31, -0.5, 0.1, 15, false), (32, 15, -0.9, 0.05, 36, false),
             (16, 3, -0.9, 0.05, 36, false), (16, 3, -0.5, 0.1, 15, true),
         ]
         var rng = SplitMix64(seed: 0xAFF1)
+        let blocks = Self.blocks()
         var fits = 0, differing = 0
-        for group in Self.blocks().flatMap({ [$0, Array($0.prefix(16)), Array($0.suffix(16))] }) {
-            for search in searches where search.n == group.count {
-                let rms = (group.reduce(0) { $0 + $1 * $1 } / Float(group.count)).squareRoot()
-                for weights in [group.map { rms + abs($0) }, group.map { _ in Float(rng.next() % 1000) / 250 }] {
-                    var codes = [[UInt8]](repeating: [UInt8](repeating: 0xEE, count: group.count), count: 2)
-                    var negatedMins: [Float] = [.nan, .nan], scales: [Float] = [0, 0]
+        for search in searches {
+            let groups = blocks.flatMap { search.n == 32 ? [$0] : [Array($0.prefix(16)), Array($0.suffix(16))] }
+            for first in stride(from: 0, to: groups.count - 7, by: 8) {
+                let x = Array(groups[first..<(first + 8)].joined())
+                let rmsWeights = groups[first..<(first + 8)].flatMap { g in
+                    let rms = (g.reduce(0) { $0 + $1 * $1 } / Float(g.count)).squareRoot()
+                    return g.map { rms + abs($0) }
+                }
+                for weights in [rmsWeights, x.map { _ in Float(rng.next() % 1000) / 250 }] {
+                    var codes = [[UInt8]](repeating: [UInt8](repeating: 0xEE, count: x.count), count: 2)
+                    var scales = [[Float]](repeating: [Float](repeating: .nan, count: 8), count: 2), negatedMins = scales
                     for (k, avx2) in [true, false].enumerated() {
-                        scales[k] = KQuantReferenceSearch.affineScale(search.n, nmax: search.nmax, group, weights: weights, codes: &codes[k],
-                                                                      negatedMin: &negatedMins[k], rmin: search.rmin, rdelta: search.rdelta,
-                                                                      nstep: search.nstep, absolute: search.absolute, avx2: avx2)
+                        KQuantReferenceSearch.affineScales(search.n, nmax: search.nmax, x, weights: weights, codes: &codes[k], scales: &scales[k],
+                                                           negatedMins: &negatedMins[k], rmin: search.rmin, rdelta: search.rdelta,
+                                                           nstep: search.nstep, absolute: search.absolute, avx2: avx2)
                     }
-                    fits += 1
-                    if codes[0] != codes[1] || scales[0].bitPattern != scales[1].bitPattern || negatedMins[0].bitPattern != negatedMins[1].bitPattern {
-                        differing += 1
-                        if differing <= 3 {
-                            XCTFail("\(search) on \(group.prefix(4))...: AVX2 \(scales[0]) \(negatedMins[0]) \(codes[0]), Swift \(scales[1]) \(negatedMins[1]) \(codes[1])")
+                    fits += 8
+                    for j in 0..<8 {
+                        let group = (search.n * j)..<(search.n * j + search.n)
+                        if codes[0][group] != codes[1][group] || scales[0][j].bitPattern != scales[1][j].bitPattern
+                            || negatedMins[0][j].bitPattern != negatedMins[1][j].bitPattern {
+                            differing += 1
+                            if differing <= 3 {
+                                XCTFail("\(search) on \(x[group].prefix(4))...: AVX2 \(scales[0][j]) \(negatedMins[0][j]) \(codes[0][group]), Swift \(scales[1][j]) \(negatedMins[1][j]) \(codes[1][group])")
+                            }
                         }
                     }
                 }

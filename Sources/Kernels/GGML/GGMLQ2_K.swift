@@ -21,9 +21,9 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
     /// importance * sqrt(sigma2 + x^2), the 4-bit scales and mins chosen by make_qp_quants).
     public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32) { bytes in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * 4) { floats in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 + 16 * 3) { floats in
                 let codes = bytes.baseAddress!, scaleCodes = codes + 256, minCodes = codes + 272
-                let weights = floats.baseAddress!, scales = weights + 16, mins = weights + 32, subBlockWeights = weights + 48
+                let weights = floats.baseAddress!, scales = weights + 256, mins = weights + 272, subBlockWeights = weights + 288
                 let packed = block.assumingMemoryBound(to: UInt8.self)
                 if let importance {
                     var sumX2: Float = 0
@@ -33,15 +33,15 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
                         var sumW: Float = 0
                         for l in 0..<16 {
                             let v = x[16 * j + l]
-                            weights[l] = importance[16 * j + l] * (sigma2 + v * v).squareRoot()
-                            sumW += weights[l]
+                            weights[16 * j + l] = importance[16 * j + l] * (sigma2 + v * v).squareRoot()
+                            sumW += weights[16 * j + l]
                         }
                         subBlockWeights[j] = sumW
-                        var negatedMin: Float = 0
-                        scales[j] = KQuantReferenceSearch.affineScale(16, nmax: 3, x + 16 * j, weights: weights, codes: codes + 16 * j,
-                                                                      negatedMin: &negatedMin,
-                                                                      rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
-                        mins[j] = negatedMin
+                    }
+                    for half in [0, 128] {
+                        KQuantReferenceSearch.affineScales(16, nmax: 3, x + half, weights: weights + half, codes: codes + half,
+                                                           scales: scales + half / 16, negatedMins: mins + half / 16,
+                                                           rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
                     }
                     let dm = KQuantReferenceSearch.positiveScale(16, nmax: 15, scales, codes: scaleCodes, weights: subBlockWeights)
                     let mm = KQuantReferenceSearch.positiveScale(16, nmax: 15, mins, codes: minCodes, weights: subBlockWeights)
@@ -49,14 +49,14 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
                     KQuantScales.storeF16(mm, block, at: dminOffset)
                     for j in 0..<16 { packed[scalesOffset + j] = scaleCodes[j] | (minCodes[j] << 4) }
                 } else {
+                    for e in 0..<256 { weights[e] = abs(x[e]) }
+                    for half in [0, 128] {
+                        KQuantReferenceSearch.affineScales(16, nmax: 3, x + half, weights: weights + half, codes: codes + half,
+                                                           scales: scales + half / 16, negatedMins: mins + half / 16,
+                                                           rmin: -0.5, rdelta: 0.1, nstep: 15, absolute: true)
+                    }
                     var maxScale: Float = 0, maxMin: Float = 0
                     for j in 0..<16 {
-                        for l in 0..<16 { weights[l] = abs(x[16 * j + l]) }
-                        var negatedMin: Float = 0
-                        scales[j] = KQuantReferenceSearch.affineScale(16, nmax: 3, x + 16 * j, weights: weights, codes: codes + 16 * j,
-                                                                      negatedMin: &negatedMin,
-                                                                      rmin: -0.5, rdelta: 0.1, nstep: 15, absolute: true)
-                        mins[j] = negatedMin
                         maxScale = max(maxScale, scales[j])
                         maxMin = max(maxMin, mins[j])
                     }

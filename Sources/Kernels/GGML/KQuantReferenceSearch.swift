@@ -98,8 +98,7 @@ enum KQuantReferenceSearch {
     /// (clamped before rounding), which equals make_qkx2_quants' rounding wherever that one is defined.
     static func affineScale(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                             codes: UnsafeMutablePointer<UInt8>, negatedMin: inout Float,
-                            rmin: Float, rdelta: Float, nstep: Int, absolute: Bool,
-                            avx2: Bool = AVX2Kernels.available) -> Float {
+                            rmin: Float, rdelta: Float, nstep: Int, absolute: Bool) -> Float {
         var min = x[0], max = x[0]
         var sumW = weights[0]
         var sumX = sumW * x[0]
@@ -128,13 +127,6 @@ enum KQuantReferenceSearch {
         }
         // The trials run eight at a time, one per SIMD lane, each lane summing in llama.cpp's order. A trial that
         // wins moves `min`, which every later trial depends on: the batch is then restarted after the winner.
-        // KernelsAVX2 runs the same loop in one 8-lane register per vector (the SSE build here takes two).
-        if avx2 && n <= 32 {
-            uqcit_avx2_affine_trials(n, nmaxF, x, weights, sumW, sumX, max, rmin, rdelta, Int32(nstep), absolute ? 1 : 0,
-                                     codes, &bestError, &scale, &min)
-            negatedMin = -min
-            return scale
-        }
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: n) { trialCodes in
             let laneSteps = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
             let magic = SIMD8<Float>(repeating: 12_582_912), nmaxV = SIMD8<Float>(repeating: nmaxF)
@@ -177,6 +169,22 @@ enum KQuantReferenceSearch {
         }
         negatedMin = -min
         return scale
+    }
+
+    /// affineScale for eight consecutive groups of n weights (group j at x + n * j, its weights at weights + n * j,
+    /// its codes to codes + n * j): scales[j] and negatedMins[j]. Where the CPU has AVX2 the eight run side by side,
+    /// one per lane, each in affineScale's order, so the results are the same bits.
+    static func affineScales(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                             codes: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, negatedMins: UnsafeMutablePointer<Float>,
+                             rmin: Float, rdelta: Float, nstep: Int, absolute: Bool, avx2: Bool = AVX2Kernels.available) {
+        if avx2 && n <= 32 {
+            uqcit_avx2_affine_groups(n, Float(nmax), x, weights, rmin, rdelta, Int32(nstep), absolute ? 1 : 0, codes, scales, negatedMins)
+            return
+        }
+        for j in 0..<8 {
+            scales[j] = affineScale(n, nmax: nmax, x + n * j, weights: weights + n * j, codes: codes + n * j, negatedMin: &negatedMins[j],
+                                    rmin: rmin, rdelta: rdelta, nstep: nstep, absolute: absolute)
+        }
     }
 
     /// Non-negative values `x` (sub-block scales or mins) as codes 0...nmax times one scale (make_qp_quants):
@@ -255,9 +263,9 @@ enum KQuantReferenceSearch {
                               rmin: Float, rdelta: Float, nstep: Int, into block: UnsafeMutableRawPointer,
                               codes: UnsafeMutablePointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bytes in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 8 * 3) { floats in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 + 8 * 3) { floats in
                 let scaleCodes = bytes.baseAddress!, minCodes = scaleCodes + 8
-                let weights = floats.baseAddress!, scales = weights + 32, mins = weights + 40, subBlockWeights = weights + 48
+                let weights = floats.baseAddress!, scales = weights + 256, mins = weights + 264, subBlockWeights = weights + 272
                 if let importance {
                     var sumX2: Float = 0
                     for e in 0..<256 { sumX2 += x[e] * x[e] }
@@ -265,17 +273,14 @@ enum KQuantReferenceSearch {
                     for j in 0..<8 {
                         for l in 0..<32 {
                             let v = x[32 * j + l]
-                            weights[l] = importance[32 * j + l] * (sigma2 + v * v).squareRoot()
+                            weights[32 * j + l] = importance[32 * j + l] * (sigma2 + v * v).squareRoot()
                         }
                         var sumW: Float = 0
-                        for l in 0..<32 { sumW += weights[l] }
+                        for l in 0..<32 { sumW += weights[32 * j + l] }
                         subBlockWeights[j] = sumW
-                        var negatedMin: Float = 0
-                        scales[j] = affineScale(32, nmax: nmax, x + 32 * j, weights: weights, codes: codes + 32 * j,
-                                                negatedMin: &negatedMin,
-                                                rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
-                        mins[j] = negatedMin
                     }
+                    affineScales(32, nmax: nmax, x, weights: weights, codes: codes, scales: scales, negatedMins: mins,
+                                 rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
                     let d = positiveScale(8, nmax: 63, scales, codes: scaleCodes, weights: subBlockWeights)
                     let dmin = positiveScale(8, nmax: 63, mins, codes: minCodes, weights: subBlockWeights)
                     for j in 0..<8 { scaleCodes[j] = Swift.min(63, scaleCodes[j]); minCodes[j] = Swift.min(63, minCodes[j]) }
@@ -283,17 +288,16 @@ enum KQuantReferenceSearch {
                     KQuantScales.storeF16(d, block, at: 0)
                     KQuantScales.storeF16(dmin, block, at: 2)
                 } else {
-                    var maxScale: Float = 0, maxMin: Float = 0
                     for j in 0..<8 {
                         var sumX2: Float = 0
                         for l in 0..<32 { sumX2 += x[32 * j + l] * x[32 * j + l] }
                         let rms = (sumX2 / 32).squareRoot()
-                        for l in 0..<32 { weights[l] = rms + abs(x[32 * j + l]) }
-                        var negatedMin: Float = 0
-                        scales[j] = affineScale(32, nmax: nmax, x + 32 * j, weights: weights, codes: codes + 32 * j,
-                                                negatedMin: &negatedMin,
-                                                rmin: rmin, rdelta: rdelta, nstep: nstep, absolute: false)
-                        mins[j] = negatedMin
+                        for l in 0..<32 { weights[32 * j + l] = rms + abs(x[32 * j + l]) }
+                    }
+                    affineScales(32, nmax: nmax, x, weights: weights, codes: codes, scales: scales, negatedMins: mins,
+                                 rmin: rmin, rdelta: rdelta, nstep: nstep, absolute: false)
+                    var maxScale: Float = 0, maxMin: Float = 0
+                    for j in 0..<8 {
                         maxScale = Swift.max(maxScale, scales[j])
                         maxMin = Swift.max(maxMin, mins[j])
                     }

@@ -27,12 +27,10 @@ void uqcit_avx2_q8_0_error_sums(const float *x, const uint8_t *blocks, size_t co
 /// Widens `count` little-endian bf16 values to floats; returns 1 when any is a NaN or an infinity, else 0.
 int uqcit_avx2_bf16_widen(const uint16_t *bf16, size_t count, float *out);
 
-/// KQuantReferenceSearch.affineScale's trial loop (make_qkx2/qkx3_quants) for one group of n <= 32 weights: steps
-/// 0...nstep, each lane one trial. On entry `best_error`, `scale`, `min` and `codes` hold the first fit's; each winning
-/// trial replaces them (`absolute`: weighted absolute error, else squared).
-void uqcit_avx2_affine_trials(size_t n, float nmax, const float *x, const float *weights, float sum_w, float sum_x,
-                              float max, float rmin, float rdelta, int nstep, int absolute, uint8_t *codes,
-                              float *best_error, float *scale, float *min);
+/// KQuantReferenceSearch.affineScale for eight groups of n <= 32 weights, group j at x + n·j and weights + n·j, one
+/// per lane: its codes to codes + n·j, its scale and its negated min to scales[j] and negated_mins[j].
+void uqcit_avx2_affine_groups(size_t n, float nmax, const float *x, const float *weights, float rmin, float rdelta,
+                              int nstep, int absolute, uint8_t *codes, float *scales, float *negated_mins);
 
 /// The sums Σw·x·l and Σw·l² of KQuantReferenceSearch.symmetricScale's (make_qx_quants') trials for eight inverse
 /// scales `iscales`, l the nearest code in -nmax...nmax - 1; `weights` NULL weighs by x².
