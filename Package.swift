@@ -31,8 +31,9 @@ let package = Package(
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
-        // AVX2 loops of the plain GGUF path (Q4_0's reference quantizer, bf16 widening), chosen at run time and
-        // byte-identical to the Swift loops they stand in for. -O2 in every build, as Kernels is optimised in every build.
+        // AVX2 loops of the GGUF paths (Q4_0 and Q8_0's reference quantizers, bf16 widening, the k-quant searches), chosen
+        // at run time and byte-identical to the Swift loops they stand in for. -O2 in every build, as Kernels is optimised
+        // in every build.
         .target(
             name: "KernelsAVX2",
             path: "Sources/KernelsAVX2",
