@@ -123,29 +123,44 @@ final class AVX2KernelsTests: XCTestCase {
         XCTAssertGreaterThan(fits, 10_000)
     }
 
-    /// make_qx_quants' trial sums in AVX2 against the Swift loop, as Q3_K and Q6_K search (groups of 16, nmax 4
-    /// and 32, weighted by x² or given weights): the same codes and scale, bit for bit.
-    func testSymmetricScaleTrialsGiveTheSwiftLoopsFit() {
+    /// make_qx_quants for eight groups side by side in AVX2 against the Swift function group by group, as Q3_K and
+    /// Q6_K search (groups of 16, nmax 4 and 32, weighted by x² or given weights; groups of 32 too): the same codes
+    /// and scales, bit for bit, on the hostile and random blocks above, all-zero and tiny groups among them.
+    func testSymmetricScalesForEightGroupsAreTheSwiftFunctions() {
         var rng = SplitMix64(seed: 0x5E3)
+        let blocks = Self.blocks()
         var fits = 0, differing = 0
-        for group in Self.blocks().flatMap({ [Array($0.prefix(16)), Array($0.suffix(16))] }) {
-            for nmax: Int32 in [4, 32] {
-                for weights in [nil, group.map { _ in Float(rng.next() % 1000) / 250 }] as [[Float]?] {
-                    var codes = [[Int8]](repeating: [Int8](repeating: 99, count: 16), count: 2), scales: [Float] = [0, 0]
-                    for (k, avx2) in [true, false].enumerated() {
-                        scales[k] = group.withUnsafeBufferPointer { x in
-                            codes[k].withUnsafeMutableBufferPointer { c in
+        for n in [16, 32] {
+            let groups = blocks.flatMap { n == 32 ? [$0] : [Array($0.prefix(16)), Array($0.suffix(16))] }
+            for first in stride(from: 0, to: groups.count - 7, by: 8) {
+                let x = Array(groups[first..<(first + 8)].joined())
+                for nmax: Int32 in [4, 32] {
+                    for weights in [nil, x.map { _ in Float(rng.next() % 1000) / 250 }] as [[Float]?] {
+                        var codes = [[Int8]](repeating: [Int8](repeating: 99, count: x.count), count: 2)
+                        var scales = [[Float]](repeating: [Float](repeating: .nan, count: 8), count: 2)
+                        for (k, avx2) in [true, false].enumerated() {
+                            x.withUnsafeBufferPointer { xp in
                                 if let weights {
-                                    return weights.withUnsafeBufferPointer { KQuantReferenceSearch.symmetricScale(16, nmax: nmax, x.baseAddress!, codes: c.baseAddress!, weights: $0.baseAddress!, avx2: avx2) }
+                                    weights.withUnsafeBufferPointer {
+                                        KQuantReferenceSearch.symmetricScales(n, nmax: nmax, xp.baseAddress!, codes: &codes[k], weights: $0.baseAddress!,
+                                                                              scales: &scales[k], avx2: avx2)
+                                    }
+                                } else {
+                                    KQuantReferenceSearch.symmetricScales(n, nmax: nmax, xp.baseAddress!, codes: &codes[k], weights: nil,
+                                                                          scales: &scales[k], avx2: avx2)
                                 }
-                                return KQuantReferenceSearch.symmetricScale(16, nmax: nmax, x.baseAddress!, codes: c.baseAddress!, weights: nil, avx2: avx2)
                             }
                         }
-                    }
-                    fits += 1
-                    if codes[0] != codes[1] || scales[0].bitPattern != scales[1].bitPattern {
-                        differing += 1
-                        if differing <= 3 { XCTFail("nmax \(nmax) on \(group.prefix(4))...: AVX2 \(scales[0]) \(codes[0]), Swift \(scales[1]) \(codes[1])") }
+                        fits += 8
+                        for j in 0..<8 {
+                            let group = (n * j)..<(n * j + n)
+                            if codes[0][group] != codes[1][group] || scales[0][j].bitPattern != scales[1][j].bitPattern {
+                                differing += 1
+                                if differing <= 3 {
+                                    XCTFail("n \(n), nmax \(nmax) on \(x[group].prefix(4))...: AVX2 \(scales[0][j]) \(codes[0][group]), Swift \(scales[1][j]) \(codes[1][group])")
+                                }
+                            }
+                        }
                     }
                 }
             }

@@ -21,9 +21,9 @@ public enum GGMLQ3_K: GGMLBlockCodec, KQuantGrid {
     /// themselves fitted by make_qx_quants weighted by each sub-block's total weight).
     public static func quantizeReference(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>?, into block: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256 + 16) { bytes in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * 3) { floats in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 + 16 * 2) { floats in
                 let codes = bytes.baseAddress!, scaleCodes = codes + 256
-                let weights = floats.baseAddress!, scales = weights + 16, subBlockWeights = weights + 32
+                let weights = floats.baseAddress!, scales = weights + 256, subBlockWeights = weights + 272
                 let scaleBytes = block + scalesOffset
                 if let importance {
                     var sumX2: Float = 0
@@ -33,11 +33,14 @@ public enum GGMLQ3_K: GGMLBlockCodec, KQuantGrid {
                         var sumW: Float = 0
                         for l in 0..<16 {
                             let v = x[16 * j + l]
-                            weights[l] = importance[16 * j + l] * (sigma2 + v * v).squareRoot()
+                            weights[16 * j + l] = importance[16 * j + l] * (sigma2 + v * v).squareRoot()
                         }
-                        for l in 0..<16 { sumW += weights[l] }
+                        for l in 0..<16 { sumW += weights[16 * j + l] }
                         subBlockWeights[j] = sumW
-                        scales[j] = KQuantReferenceSearch.symmetricScale(16, nmax: 4, x + 16 * j, codes: codes + 16 * j, weights: weights)
+                    }
+                    for half in [0, 128] {
+                        KQuantReferenceSearch.symmetricScales(16, nmax: 4, x + half, codes: codes + half, weights: weights + half,
+                                                              scales: scales + half / 16)
                     }
                     let d = KQuantReferenceSearch.symmetricScale(16, nmax: 32, scales, codes: scaleCodes, weights: subBlockWeights)
                     scaleCodes.withMemoryRebound(to: UInt8.self, capacity: 16) { KQuantScales.packQ3Scales($0, into: scaleBytes) }

@@ -22,12 +22,12 @@ public enum GGMLQ6_K: GGMLBlockCodec, KQuantGrid {
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { codeBuffer in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scaleBuffer in
                 let codes = codeBuffer.baseAddress!, scales = scaleBuffer.baseAddress!
-                var maxScale: Float = 0, maxAbsScale: Float = 0
-                for j in 0..<16 {
-                    scales[j] = KQuantReferenceSearch.symmetricScale(16, nmax: 32, x + 16 * j, codes: codes + 16 * j,
-                                                                     weights: importance.map { $0 + 16 * j })
-                    if abs(scales[j]) > maxAbsScale { maxAbsScale = abs(scales[j]); maxScale = scales[j] }
+                for half in [0, 128] {
+                    KQuantReferenceSearch.symmetricScales(16, nmax: 32, x + half, codes: codes + half, weights: importance.map { $0 + half },
+                                                          scales: scales + half / 16)
                 }
+                var maxScale: Float = 0, maxAbsScale: Float = 0
+                for j in 0..<16 where abs(scales[j]) > maxAbsScale { maxAbsScale = abs(scales[j]); maxScale = scales[j] }
                 if maxAbsScale < KQuantReferenceSearch.groupMaxEps {
                     block.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)
                     return

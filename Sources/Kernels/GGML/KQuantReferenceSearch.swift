@@ -11,7 +11,7 @@ enum KQuantReferenceSearch {
     /// nil (make_qx_quants with rmse_type 1): the least-squares scale for nineteen trial inverse scales around
     /// -nmax / max, the best kept. Returns the scale.
     static func symmetricScale(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int8>,
-                               weights: UnsafePointer<Float>?, avx2: Bool = AVX2Kernels.available) -> Float {
+                               weights: UnsafePointer<Float>?) -> Float {
         var max: Float = 0, amax: Float = 0
         for i in 0..<n {
             let ax = abs(x[i])
@@ -46,20 +46,16 @@ enum KQuantReferenceSearch {
         for firstStep in stride(from: -9, through: 9, by: 8) {
             let iscales = -(nmaxF + 0.1 * (laneSteps + Float(firstStep))) / max
             var sumlxs = SIMD8<Float>(), suml2s = SIMD8<Float>()
-            if avx2 {
-                (sumlxs, suml2s) = avx2TrialSums(n, nmax: nmax, x, weights: weights, iscales: iscales)
-            } else {
-                for i in 0..<n {
-                    // nearest_int lane by lane, as KQuantScales.nearestInt.
-                    let bits = unsafeBitCast(iscales * x[i] + magic, to: SIMD8<Int32>.self)
-                    var nearest = (bits & 0x007F_FFFF) &- 0x0040_0000
-                    nearest.replace(with: lowest, where: nearest .< lowest)
-                    nearest.replace(with: highest, where: nearest .> highest)
-                    let l = SIMD8<Float>(nearest)
-                    let w = weight(i)
-                    sumlxs += w * x[i] * l
-                    suml2s += w * l * l
-                }
+            for i in 0..<n {
+                // nearest_int lane by lane, as KQuantScales.nearestInt.
+                let bits = unsafeBitCast(iscales * x[i] + magic, to: SIMD8<Int32>.self)
+                var nearest = (bits & 0x007F_FFFF) &- 0x0040_0000
+                nearest.replace(with: lowest, where: nearest .< lowest)
+                nearest.replace(with: highest, where: nearest .> highest)
+                let l = SIMD8<Float>(nearest)
+                let w = weight(i)
+                sumlxs += w * x[i] * l
+                suml2s += w * l * l
             }
             for k in 0..<8 {
                 let step = firstStep + k
@@ -74,21 +70,18 @@ enum KQuantReferenceSearch {
         return scale
     }
 
-    /// One batch of symmetricScale's trial sums (Σw·x·l, Σw·l²) by KernelsAVX2, which runs the SIMD8 loop in one
-    /// 8-lane register per vector.
-    private static func avx2TrialSums(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>?,
-                                      iscales: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
-        var iscales = iscales, sumlx = SIMD8<Float>(), suml2 = SIMD8<Float>()
-        withUnsafePointer(to: &iscales) { i in
-            withUnsafeMutablePointer(to: &sumlx) { lx in
-                withUnsafeMutablePointer(to: &suml2) { l2 in
-                    uqcit_avx2_symmetric_trial_sums(n, nmax, x, weights, UnsafeRawPointer(i).assumingMemoryBound(to: Float.self),
-                                                    UnsafeMutableRawPointer(lx).assumingMemoryBound(to: Float.self),
-                                                    UnsafeMutableRawPointer(l2).assumingMemoryBound(to: Float.self))
-                }
-            }
+    /// symmetricScale for eight consecutive groups of n weights (group j at x + n * j, its weights, if any, at
+    /// weights + n * j, its codes to codes + n * j): scales[j]. Where the CPU has AVX2 the eight run side by side, one
+    /// per lane, each in symmetricScale's order, so the results are the same bits.
+    static func symmetricScales(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int8>,
+                                weights: UnsafePointer<Float>?, scales: UnsafeMutablePointer<Float>, avx2: Bool = AVX2Kernels.available) {
+        if avx2 && n <= 32 {
+            uqcit_avx2_symmetric_groups(n, nmax, x, weights, codes, scales)
+            return
         }
-        return (sumlx, suml2)
+        for j in 0..<8 {
+            scales[j] = symmetricScale(n, nmax: nmax, x + n * j, codes: codes + n * j, weights: weights.map { $0 + n * j })
+        }
     }
 
     /// Codes 0...nmax, a scale and a min (returned as `-min`, so y = scale * code - min) for one group

@@ -32,10 +32,10 @@ int uqcit_avx2_bf16_widen(const uint16_t *bf16, size_t count, float *out);
 void uqcit_avx2_affine_groups(size_t n, float nmax, const float *x, const float *weights, float rmin, float rdelta,
                               int nstep, int absolute, uint8_t *codes, float *scales, float *negated_mins);
 
-/// The sums Σw·x·l and Σw·l² of KQuantReferenceSearch.symmetricScale's (make_qx_quants') trials for eight inverse
-/// scales `iscales`, l the nearest code in -nmax...nmax - 1; `weights` NULL weighs by x².
-void uqcit_avx2_symmetric_trial_sums(size_t n, int32_t nmax, const float *x, const float *weights, const float *iscales,
-                                     float *sum_lx, float *sum_l2);
+/// KQuantReferenceSearch.symmetricScale (make_qx_quants) for eight groups of n <= 32 weights, group j at x + n·j
+/// weighted by weights + n·j (by x² where `weights` is NULL), one per lane: its codes plus nmax to codes + n·j, its
+/// scale to scales[j].
+void uqcit_avx2_symmetric_groups(size_t n, int32_t nmax, const float *x, const float *weights, int8_t *codes, float *scales);
 
 /// KQuantSearch.subBlockError: Σw(a·q - b - x)² over n weights (a multiple of 8), q the nearest code to (x + b) / a
 /// in lo...hi, written to `codes` unless it is NULL.
