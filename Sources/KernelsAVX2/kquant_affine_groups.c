@@ -1,8 +1,8 @@
 // llama.cpp's make_qkx2/qkx3_quants for eight groups at once, one group per lane: each lane runs the scalar
 // algorithm's steps in order (min and max, the first fit, then every trial scale, a winner moving the min the later
-// trials use), so no trial is ever recomputed, where the one-group loop (kquant_trials.c) restarts its batch of eight
-// trials after each winner. Each lane's operations are KQuantReferenceSearch.affineScale's, in its order, so the
-// codes, scales and mins are bit for bit the Swift function's for each group.
+// trials use), so no trial is ever recomputed, where eight trials of one group in the lanes (the Swift SIMD8 loop)
+// restart their batch after each winner. Each lane's operations are KQuantReferenceSearch.affineScale's, in its
+// order, so the codes, scales and mins are bit for bit the Swift function's for each group.
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
