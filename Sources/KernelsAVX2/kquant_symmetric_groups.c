@@ -18,6 +18,24 @@ static inline __m256i nearest_code(__m256 iscale, __m256 x, __m256i lowest, __m2
     return _mm256_min_epi32(_mm256_max_epi32(nearest, lowest), highest);
 }
 
+// One fit for the eight groups at inverse scales `iscale`: each weight's code, stored to `codes`, and the sums
+// Σw·x·l and Σw·l² in the order of symmetricScale's loops.
+__attribute__((target("avx2")))
+static inline void fit(size_t n, __m256 iscale, const float *xt, const float *wt, __m256i lowest, __m256i highest,
+                       int32_t *codes, __m256 *sum_lx, __m256 *sum_l2) {
+    __m256 lx = _mm256_setzero_ps(), l2 = _mm256_setzero_ps();
+    for (size_t i = 0; i < n; i++) {
+        const __m256 v = _mm256_loadu_ps(xt + 8 * i), w = _mm256_loadu_ps(wt + 8 * i);
+        const __m256i l = nearest_code(iscale, v, lowest, highest);
+        _mm256_storeu_si256((__m256i *)(codes + 8 * i), l);
+        const __m256 lf = _mm256_cvtepi32_ps(l);
+        lx = _mm256_add_ps(lx, _mm256_mul_ps(_mm256_mul_ps(w, v), lf));
+        l2 = _mm256_add_ps(l2, _mm256_mul_ps(_mm256_mul_ps(w, lf), lf));
+    }
+    *sum_lx = lx;
+    *sum_l2 = l2;
+}
+
 __attribute__((target("avx2")))
 void uqcit_avx2_symmetric_groups(size_t n, int32_t nmax, const float *x, const float *weights, int8_t *codes, float *scales) {
     // Weight i of every group side by side: lane j holds group j.
@@ -43,16 +61,8 @@ void uqcit_avx2_symmetric_groups(size_t n, int32_t nmax, const float *x, const f
     // Below GROUP_MAX_EPS the group counts as all zero: codes 0 and scale 0, and no trial runs for it.
     const __m256 tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
 
-    const __m256 iscale = _mm256_div_ps(_mm256_xor_ps(nmax_v, sign), max);
-    __m256 sum_lx = zero, sum_l2 = zero;
-    for (size_t i = 0; i < n; i++) {
-        const __m256 v = _mm256_loadu_ps(xt + 8 * i), w = _mm256_loadu_ps(wt + 8 * i);
-        const __m256i l = nearest_code(iscale, v, lowest, highest);
-        _mm256_storeu_si256((__m256i *)(best_codes + 8 * i), l);
-        const __m256 lf = _mm256_cvtepi32_ps(l);
-        sum_lx = _mm256_add_ps(sum_lx, _mm256_mul_ps(_mm256_mul_ps(w, v), lf));
-        sum_l2 = _mm256_add_ps(sum_l2, _mm256_mul_ps(_mm256_mul_ps(w, lf), lf));
-    }
+    __m256 sum_lx, sum_l2;
+    fit(n, _mm256_div_ps(_mm256_xor_ps(nmax_v, sign), max), xt, wt, lowest, highest, best_codes, &sum_lx, &sum_l2);
     // suml2 != 0 ? sumlx / suml2 : 0, a NaN counting as not 0.
     __m256 scale = _mm256_and_ps(_mm256_div_ps(sum_lx, sum_l2), _mm256_cmp_ps(sum_l2, zero, _CMP_NEQ_UQ));
     __m256 best = _mm256_mul_ps(scale, sum_lx);
@@ -60,16 +70,8 @@ void uqcit_avx2_symmetric_groups(size_t n, int32_t nmax, const float *x, const f
     for (int step = -9; step <= 9; step++) {
         if (step == 0) continue;
         const __m256 trial = _mm256_xor_ps(_mm256_set1_ps((float)nmax + 0.1f * (float)step), sign);
-        const __m256 trial_iscale = _mm256_div_ps(trial, max);
-        __m256 lx = zero, l2 = zero;
-        for (size_t i = 0; i < n; i++) {
-            const __m256 v = _mm256_loadu_ps(xt + 8 * i), w = _mm256_loadu_ps(wt + 8 * i);
-            const __m256i l = nearest_code(trial_iscale, v, lowest, highest);
-            _mm256_storeu_si256((__m256i *)(trial_codes + 8 * i), l);
-            const __m256 lf = _mm256_cvtepi32_ps(l);
-            lx = _mm256_add_ps(lx, _mm256_mul_ps(_mm256_mul_ps(w, v), lf));
-            l2 = _mm256_add_ps(l2, _mm256_mul_ps(_mm256_mul_ps(w, lf), lf));
-        }
+        __m256 lx, l2;
+        fit(n, _mm256_div_ps(trial, max), xt, wt, lowest, highest, trial_codes, &lx, &l2);
         const __m256 better = _mm256_andnot_ps(tiny, _mm256_and_ps(_mm256_cmp_ps(l2, zero, _CMP_GT_OQ),
                                                                    _mm256_cmp_ps(_mm256_mul_ps(lx, lx), _mm256_mul_ps(best, l2), _CMP_GT_OQ)));
         if (_mm256_movemask_ps(better) == 0) continue;

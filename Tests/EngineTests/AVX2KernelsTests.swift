@@ -77,6 +77,27 @@ final class AVX2KernelsTests: XCTestCase {
         XCTAssertNil(GGMLType.q4_K.fusedErrorSums([0], blocks: [0], count: 0), "only Q4_0 and Q8_0 have a fused loop")
     }
 
+    /// The blocks above as groups of n (each block, or its two halves for 16), eight groups joined per batch.
+    static func batchesOfEightGroups(_ n: Int) -> [[Float]] {
+        let groups = blocks().flatMap { n == 32 ? [$0] : [Array($0.prefix(16)), Array($0.suffix(16))] }
+        return stride(from: 0, to: groups.count - 7, by: 8).map { Array(groups[$0..<($0 + 8)].joined()) }
+    }
+
+    /// How many of eight groups of n differ between the AVX2 fit (index 0) and the Swift fit (index 1), in their
+    /// codes or, bit for bit, in their per-group values (scale, negated min); the first three are reported.
+    func differingGroups<Code: Equatable>(_ search: String, n: Int, x: [Float], codes: [[Code]], values: [[[Float]]], reported: Int) -> Int {
+        var differing = 0
+        for j in 0..<8 {
+            let group = (n * j)..<(n * j + n)
+            if codes[0][group] == codes[1][group] && values.allSatisfy({ $0[0][j].bitPattern == $0[1][j].bitPattern }) { continue }
+            differing += 1
+            if reported + differing <= 3 {
+                XCTFail("\(search) on \(x[group].prefix(4))...: AVX2 \(values.map { $0[0][j] }) \(codes[0][group]), Swift \(values.map { $0[1][j] }) \(codes[1][group])")
+            }
+        }
+        return differing
+    }
+
     /// make_qkx2/qkx3_quants for eight groups side by side in AVX2 against the Swift function group by group, for
     /// every search the k-quants run (Q4_K and Q5_K with and without importance, Q2_K's both): the same codes,
     /// scales and mins, bit for bit, on the hostile and random blocks above (as groups of 32 and of 16, flat groups
@@ -87,14 +108,12 @@ final class AVX2KernelsTests: XCTestCase {
             (16, 3, -0.9, 0.05, 36, false), (16, 3, -0.5, 0.1, 15, true),
         ]
         var rng = SplitMix64(seed: 0xAFF1)
-        let blocks = Self.blocks()
         var fits = 0, differing = 0
         for search in searches {
-            let groups = blocks.flatMap { search.n == 32 ? [$0] : [Array($0.prefix(16)), Array($0.suffix(16))] }
-            for first in stride(from: 0, to: groups.count - 7, by: 8) {
-                let x = Array(groups[first..<(first + 8)].joined())
-                let rmsWeights = groups[first..<(first + 8)].flatMap { g in
-                    let rms = (g.reduce(0) { $0 + $1 * $1 } / Float(g.count)).squareRoot()
+            for x in Self.batchesOfEightGroups(search.n) {
+                let rmsWeights = stride(from: 0, to: x.count, by: search.n).flatMap { start in
+                    let g = x[start..<(start + search.n)]
+                    let rms = (g.reduce(0) { $0 + $1 * $1 } / Float(search.n)).squareRoot()
                     return g.map { rms + abs($0) }
                 }
                 for weights in [rmsWeights, x.map { _ in Float(rng.next() % 1000) / 250 }] {
@@ -106,16 +125,7 @@ final class AVX2KernelsTests: XCTestCase {
                                                            nstep: search.nstep, absolute: search.absolute, avx2: avx2)
                     }
                     fits += 8
-                    for j in 0..<8 {
-                        let group = (search.n * j)..<(search.n * j + search.n)
-                        if codes[0][group] != codes[1][group] || scales[0][j].bitPattern != scales[1][j].bitPattern
-                            || negatedMins[0][j].bitPattern != negatedMins[1][j].bitPattern {
-                            differing += 1
-                            if differing <= 3 {
-                                XCTFail("\(search) on \(x[group].prefix(4))...: AVX2 \(scales[0][j]) \(negatedMins[0][j]) \(codes[0][group]), Swift \(scales[1][j]) \(negatedMins[1][j]) \(codes[1][group])")
-                            }
-                        }
-                    }
+                    differing += differingGroups("\(search)", n: search.n, x: x, codes: codes, values: [scales, negatedMins], reported: differing)
                 }
             }
         }
@@ -128,12 +138,9 @@ final class AVX2KernelsTests: XCTestCase {
     /// and scales, bit for bit, on the hostile and random blocks above, all-zero and tiny groups among them.
     func testSymmetricScalesForEightGroupsAreTheSwiftFunctions() {
         var rng = SplitMix64(seed: 0x5E3)
-        let blocks = Self.blocks()
         var fits = 0, differing = 0
         for n in [16, 32] {
-            let groups = blocks.flatMap { n == 32 ? [$0] : [Array($0.prefix(16)), Array($0.suffix(16))] }
-            for first in stride(from: 0, to: groups.count - 7, by: 8) {
-                let x = Array(groups[first..<(first + 8)].joined())
+            for x in Self.batchesOfEightGroups(n) {
                 for nmax: Int32 in [4, 32] {
                     for weights in [nil, x.map { _ in Float(rng.next() % 1000) / 250 }] as [[Float]?] {
                         var codes = [[Int8]](repeating: [Int8](repeating: 99, count: x.count), count: 2)
@@ -152,15 +159,7 @@ final class AVX2KernelsTests: XCTestCase {
                             }
                         }
                         fits += 8
-                        for j in 0..<8 {
-                            let group = (n * j)..<(n * j + n)
-                            if codes[0][group] != codes[1][group] || scales[0][j].bitPattern != scales[1][j].bitPattern {
-                                differing += 1
-                                if differing <= 3 {
-                                    XCTFail("n \(n), nmax \(nmax) on \(x[group].prefix(4))...: AVX2 \(scales[0][j]) \(codes[0][group]), Swift \(scales[1][j]) \(codes[1][group])")
-                                }
-                            }
-                        }
+                        differing += differingGroups("n \(n), nmax \(nmax)", n: n, x: x, codes: codes, values: [scales], reported: differing)
                     }
                 }
             }
