@@ -6,21 +6,18 @@
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "lanes.h"
 
 #pragma clang fp contract(off)
 
-__attribute__((target("avx2")))
+__attribute__((target("avx2,f16c")))
 void uqcit_avx2_affine_groups(size_t n, float nmax, const float *x, const float *weights, float rmin, float rdelta,
                               int nstep, int absolute, uint8_t *codes, float *scales, float *negated_mins) {
-    // Weight i of every group side by side: lane j holds group j.
     float xt[32 * 8], wt[32 * 8], best_codes[32 * 8], trial_codes[32 * 8];
-    for (size_t j = 0; j < 8; j++) {
-        for (size_t i = 0; i < n; i++) { xt[8 * i + j] = x[n * j + i]; wt[8 * i + j] = weights[n * j + i]; }
-    }
+    side_by_side(n, x, xt);
+    side_by_side(n, weights, wt);
     const __m256 zero = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f), nmax_v = _mm256_set1_ps(nmax);
     const __m256 magic = _mm256_set1_ps(12582912.0f);
-    const __m256i mantissa = _mm256_set1_epi32(0x007FFFFF), offset = _mm256_set1_epi32(0x00400000);
     const __m256i nmax_i = _mm256_set1_epi32((int)nmax);
 
     __m256 min = _mm256_loadu_ps(xt), max = min, sum_w = _mm256_loadu_ps(wt), sum_x = _mm256_mul_ps(sum_w, min);
@@ -41,8 +38,7 @@ void uqcit_avx2_affine_groups(size_t n, float nmax, const float *x, const float 
     __m256 best_error = zero;
     for (size_t i = 0; i < n; i++) {
         const __m256 v = _mm256_loadu_ps(xt + 8 * i), w = _mm256_loadu_ps(wt + 8 * i);
-        const __m256i bits = _mm256_castps_si256(_mm256_add_ps(_mm256_mul_ps(iscale, _mm256_sub_ps(v, min)), magic));
-        const __m256i nearest = _mm256_sub_epi32(_mm256_and_si256(bits, mantissa), offset);
+        const __m256i nearest = nearest_int(_mm256_mul_ps(iscale, _mm256_sub_ps(v, min)));
         const __m256 code = _mm256_cvtepi32_ps(_mm256_max_epi32(_mm256_setzero_si256(), _mm256_min_epi32(nmax_i, nearest)));
         _mm256_storeu_ps(best_codes + 8 * i, code);
         const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, code), min), v);

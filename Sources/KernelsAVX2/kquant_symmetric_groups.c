@@ -6,21 +6,19 @@
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "lanes.h"
 
 #pragma clang fp contract(off)
 
-// nearest_int(iscale·x) lane by lane (KQuantScales.nearestInt), clamped to -nmax...nmax - 1.
-__attribute__((target("avx2")))
+// nearest_int(iscale·x) lane by lane, clamped to -nmax...nmax - 1.
+__attribute__((target("avx2,f16c")))
 static inline __m256i nearest_code(__m256 iscale, __m256 x, __m256i lowest, __m256i highest) {
-    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(_mm256_mul_ps(iscale, x), _mm256_set1_ps(12582912.0f)));
-    const __m256i nearest = _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x00400000));
-    return _mm256_min_epi32(_mm256_max_epi32(nearest, lowest), highest);
+    return _mm256_min_epi32(_mm256_max_epi32(nearest_int(_mm256_mul_ps(iscale, x)), lowest), highest);
 }
 
 // One fit for the eight groups at inverse scales `iscale`: each weight's code, stored to `codes`, and the sums
 // Σw·x·l and Σw·l² in the order of symmetricScale's loops.
-__attribute__((target("avx2")))
+__attribute__((target("avx2,f16c")))
 static inline void fit(size_t n, __m256 iscale, const float *xt, const float *wt, __m256i lowest, __m256i highest,
                        int32_t *codes, __m256 *sum_lx, __m256 *sum_l2) {
     __m256 lx = _mm256_setzero_ps(), l2 = _mm256_setzero_ps();
@@ -36,18 +34,13 @@ static inline void fit(size_t n, __m256 iscale, const float *xt, const float *wt
     *sum_l2 = l2;
 }
 
-__attribute__((target("avx2")))
+__attribute__((target("avx2,f16c")))
 void uqcit_avx2_symmetric_groups(size_t n, int32_t nmax, const float *x, const float *weights, int8_t *codes, float *scales) {
-    // Weight i of every group side by side: lane j holds group j.
     float xt[32 * 8], wt[32 * 8];
     int32_t best_codes[32 * 8], trial_codes[32 * 8];
-    for (size_t j = 0; j < 8; j++) {
-        for (size_t i = 0; i < n; i++) {
-            const float v = x[n * j + i];
-            xt[8 * i + j] = v;
-            wt[8 * i + j] = weights ? weights[n * j + i] : v * v;
-        }
-    }
+    side_by_side(n, x, xt);
+    if (weights) side_by_side(n, weights, wt);
+    else for (size_t k = 0; k < 8 * n; k++) wt[k] = xt[k] * xt[k];
     const __m256 zero = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f), nmax_v = _mm256_set1_ps((float)nmax);
     const __m256i lowest = _mm256_set1_epi32(-nmax), highest = _mm256_set1_epi32(nmax - 1);
 

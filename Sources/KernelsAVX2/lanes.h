@@ -1,4 +1,5 @@
-// What the AVX2 loops share: the largest of eight lanes, their sum in Swift's order, an f16 scale stored little-endian.
+// What the AVX2 loops share: the largest of eight lanes, their sum in Swift's order, an f16 scale stored little-endian,
+// llama.cpp's nearest_int lane by lane, eight groups laid side by side.
 #ifndef UQCIT_KERNELS_AVX2_LANES_H
 #define UQCIT_KERNELS_AVX2_LANES_H
 
@@ -34,6 +35,21 @@ static inline __m256 load_f16_scale(const uint8_t *block) {
     uint16_t bits;
     memcpy(&bits, block, 2);
     return _mm256_set1_ps(_cvtsh_ss(bits));
+}
+
+// nearest_int (KQuantScales.nearestInt) lane by lane: the magic-number rounding read back as an integer.
+__attribute__((target("avx2,f16c")))
+static inline __m256i nearest_int(__m256 v) {
+    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
+    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x00400000));
+}
+
+// Eight groups of n <= 32 values (group j at src + n·j) side by side: value i of group j to dst[8·i + j], so lane
+// j of the vector at dst + 8·i holds group j.
+static inline void side_by_side(size_t n, const float *src, float *dst) {
+    for (size_t j = 0; j < 8; j++) {
+        for (size_t i = 0; i < n; i++) dst[8 * i + j] = src[n * j + i];
+    }
 }
 
 #endif

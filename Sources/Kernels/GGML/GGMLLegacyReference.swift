@@ -8,6 +8,11 @@ protocol GGMLLegacyReference: GGMLPlainBlocks {
 
 extension GGMLLegacyReference {
     static func quantizePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
+        referencePlainBlocks(x, blocks: blocks, into: out)
+    }
+
+    /// `blocks` consecutive blocks by referencePlain.
+    static func referencePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
         for b in 0..<blocks { referencePlain(x + blockElements * b, into: out + blockBytes * b) }
     }
 

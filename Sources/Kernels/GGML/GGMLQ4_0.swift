@@ -49,10 +49,7 @@ public enum GGMLQ4_0: GGMLBlockCodec, GGMLLegacyReference {
 
     /// The same blocks through the AVX2 loop where the CPU has it (KernelsAVX2's q4_0.c: byte for byte these).
     static func quantizePlainBlocks(_ x: UnsafePointer<Float>, blocks: Int, into out: UnsafeMutableRawPointer) {
-        guard AVX2Kernels.available else {
-            for b in 0..<blocks { referencePlain(x + 32 * b, into: out + 18 * b) }
-            return
-        }
+        guard AVX2Kernels.available else { return referencePlainBlocks(x, blocks: blocks, into: out) }
         uqcit_avx2_q4_0_quantize(x, blocks, out.assumingMemoryBound(to: UInt8.self))
     }
 
