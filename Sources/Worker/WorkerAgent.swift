@@ -129,7 +129,7 @@ public final class WorkerAgent: @unchecked Sendable {
         defer { dealer.close() }
         try dealer.set([.linger(milliseconds: 0), .maxMessageSize(bytes: WireProtocol.maxFrameBytes)])
         if settings.endpoint.hasPrefix("inproc://") {
-            try dealer.set(.routingId(EmbeddedPeers.routingIDPrefix + Array("\(settings.name).\(session)".utf8.prefix(200))))
+            try dealer.set(.routingId(EmbeddedPeers.routingID(name: "\(settings.name).\(session)")))
         }
         if let curve = settings.curve {
             try dealer.set([.curvePublicKey(curve.keys.publicKey), .curveSecretKey(curve.keys.secretKey), .curveServerKey(curve.serverPublicKey)])

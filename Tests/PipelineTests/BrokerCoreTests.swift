@@ -194,6 +194,46 @@ final class BrokerCoreTests: XCTestCase {
         guard case .reject = try XCTUnwrap(try outbox.take(w1).last).body else { return XCTFail("a dead worker must say Hello again") }
     }
 
+    /// A tile's result whose digest is not its file's: refused from a remote peer, even one whose routing id claims
+    /// to be inproc (any DEALER may set its routing id); believed only from a worker of this process, whose token
+    /// no other process knows, and then only because the assembler checks that file before packaging it.
+    func testOnlyThisProcesssOwnWorkersHaveTheirTileDigestsBelieved() throws {
+        let forged = EmbeddedPeers.routingIDPrefix + Array("embedded-0.1".utf8)
+        let own = EmbeddedPeers.routingID(name: "embedded-0.1")
+        XCTAssertFalse(EmbeddedPeers.isThisProcess(forged))
+        XCTAssertTrue(EmbeddedPeers.isThisProcess(own))
+        XCTAssertEqual(PeerAddresses.label(own), "inproc:embedded-0.1", "the token stays out of the logs")
+
+        let core = try core()
+        let executor = StepExecutor(source: source, stagingFolder: staging)
+        var believed: [String] = []
+        for (peer, name) in [(forged, "forged-0"), (own, "embedded-0")] {
+            try join(core, peer, name: name)
+            var tile: (Uqcit_V2_TaskAssignment, TaskOutcome)?
+            for _ in 0..<plan.assignments.count * 8 where tile == nil {
+                try ready(core, peer)
+                try core.tick(now: at(0))
+                let a = try XCTUnwrap(try assignments(peer).first)
+                let task = try TaskSpec(wire: a), outcome = try executor.execute(task)
+                if task.kind == .quantize { tile = (a, outcome) } else { try say(core, peer, result(a, outcome)) }
+            }
+            var (a, outcome) = try XCTUnwrap(tile)
+            outcome.outputs[0].sha256 = String(repeating: "0", count: 64)
+            try say(core, peer, result(a, outcome))
+            if peer == forged {
+                XCTAssertTrue(log.contains("refused the result of task \(a.taskID) attempt 1"), log)
+                XCTAssertTrue(log.contains("has SHA-256"), log)
+                XCTAssertFalse(try journaledDone().contains(a.taskID))
+            } else {
+                XCTAssertTrue(try journaledDone().contains(a.taskID), log)
+                believed.append(a.taskID)
+            }
+        }
+        core.finish()
+        XCTAssertTrue(log.contains("believed the digests of 1 written by this process's embedded workers"), log)
+        XCTAssertEqual(believed.count, 1)
+    }
+
     /// Stream mode, a QUANTIZE task leased to w1: analyses are computed for real until one is handed out.
     private func leaseAQuantizeTask(_ core: BrokerCore) throws -> (Uqcit_V2_TaskAssignment, TaskSpec) {
         let executor = StepExecutor(source: source, stagingFolder: staging)

@@ -28,8 +28,9 @@ final class BrokerCore {
     var addresses = PeerAddresses()
     var complaints = ComplaintLimiter()
     var streamed = (files: 0, bytes: 0, chunksSent: 0)
-    /// Staged outputs whose SHA-256 the coordinator recomputed before believing a result.
-    var digestChecks = (files: 0, bytes: 0, seconds: 0.0)
+    /// Staged outputs whose SHA-256 the coordinator recomputed before believing a result, and how many it believed
+    /// as this process's own workers hashed them while writing.
+    var digestChecks = (files: 0, bytes: 0, seconds: 0.0, believed: 0)
     /// Workers quarantined for invalid results, by routing id and by name: a new Hello does not clear them.
     var quarantinedPeers: Set<[UInt8]> = []
     var quarantinedNames: Set<String> = []
@@ -130,8 +131,9 @@ final class BrokerCore {
                        streamed.chunksSent + workers.values.reduce(0) { $0 + $1.outbox.chunksSent }))
         }
         if options.stagedOutputs == .verified {
-            log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results",
-                       digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds))
+            log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results; "
+                       + "believed the digests of %d written by this process's embedded workers (checked at assembly)",
+                       digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds, digestChecks.believed))
         }
         shutdownWorkers("job finished")
     }

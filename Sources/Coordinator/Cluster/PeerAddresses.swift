@@ -70,7 +70,7 @@ struct PeerAddresses {
     }
 
     static func label(_ id: [UInt8]) -> String {
-        if id.starts(with: EmbeddedPeers.routingIDPrefix) { return String(decoding: id, as: UTF8.self) }
+        if id.starts(with: EmbeddedPeers.routingIDPrefix) { return EmbeddedPeers.label(id) }
         return "0x" + id.map { String(format: "%02x", $0) }.joined()
     }
 
