@@ -16,6 +16,12 @@ struct ExportCommand: ParsableCommand {
     var format: Format = .hf
     @Flag(help: "gguf: turn tensors that are not stored as ggml types into Q8_0 (larger, and more error) instead of refusing them.")
     var requantize = false
+    @Flag(help: "gguf: also print the file's SHA-256 (one more pass over its bytes, which sha256sum could make later).")
+    var sha256 = false
+
+    func validate() throws {
+        if (requantize || sha256) && format != .gguf { throw ValidationError("--requantize and --sha256 apply to --format gguf") }
+    }
 
     func run() throws {
         try withCleanExit {
@@ -25,11 +31,12 @@ struct ExportCommand: ParsableCommand {
             case .hf: try Exporter.export(reader, to: out)
             case .compressedTensors: try CompressedTensorsExporter.export(reader, to: out)
             case .gguf:
-                let s = try GGUFExporter.export(reader, to: out, requantize: requantize)
+                let s = try GGUFExporter.export(reader, to: out, requantize: requantize, digesting: sha256)
                 for r in s.requantized {
                     stderr(String(format: "requantized %@ to %@: relative error %.4f added on top of the package's", r.name, GGUFExporter.requantizeType.rawValue, r.relativeError))
                 }
-                print(String(format: "%d tensors, %d tensor bytes (%.3f bits per weight), file %d bytes, sha256 %@", s.tensors, s.tensorBytes, s.bitsPerWeight, s.fileBytes, s.sha256))
+                print(String(format: "%d tensors, %d tensor bytes (%.3f bits per weight), file %d bytes", s.tensors, s.tensorBytes, s.bitsPerWeight, s.fileBytes)
+                      + (s.sha256.map { ", sha256 \($0)" } ?? ""))
             }
             print("exported \(package) -> \(out) (\(format.rawValue))")
         }

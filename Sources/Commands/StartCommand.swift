@@ -87,7 +87,7 @@ struct StartCommand: ParsableCommand {
                                                       calibration: calibration.map { CalibrationText(file: $0, maxTokens: calibrationTokens) }))
             if let gguf {
                 let g = try GGUFExporter.export(try PackageReader(path: outPath), to: gguf)
-                if !quiet { stderr(String(format: "[uqcit] GGUF %@: %d tensors, %.3f bits per weight, sha256 %@", gguf, g.tensors, g.bitsPerWeight, g.sha256)) }
+                if !quiet { stderr(String(format: "[uqcit] GGUF %@: %d tensors, %.3f bits per weight", gguf, g.tensors, g.bitsPerWeight)) }
             }
             if json {
                 print(String(decoding: try PackageJSON.encode(s), as: UTF8.self), terminator: "")

@@ -92,7 +92,7 @@ public struct Assembler {
                     throw PackageError.invalid(path: dir + "/weights.quant", reason: "array \(p.entry.name) wrote \(w.bytesWritten - before) bytes, expected \(p.entry.byteCount)")
                 }
             }
-            weightsDigest = try w.commit()
+            weightsDigest = try w.commitDigested()
         } catch { w.abandon(); throw error }
         var files = [TaskOutputFile(name: "weights.quant", size: w.bytesWritten, sha256: weightsDigest)]
         for (name, bytes) in [("rotation.json", try PackageJSON.encode(rotations)), ("precision_map.json", try PackageJSON.encode(precision)),

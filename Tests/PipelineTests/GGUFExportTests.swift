@@ -107,6 +107,11 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertEqual(file["tokenizer.ggml.model"]?.stringValue, "gpt2")
         XCTAssertEqual(file["tokenizer.ggml.tokens"]?.arrayValue?.count, 256)
         XCTAssertEqual(file.tensors.first { $0.name == "blk.0.attn_norm.weight" }?.type, .f32)
+
+        // The file's SHA-256 only when asked for (`export --sha256`), and then the one of the bytes written.
+        let digested = try GGUFExporter.export(try PackageReader(path: one + "/pkg"), to: one + "/digested.gguf", digesting: true)
+        XCTAssertEqual(digested.sha256, try Digest.sha256Hex(file: a))
+        XCTAssertNil(try GGUFExporter.export(try PackageReader(path: one + "/pkg"), to: one + "/plain.gguf").sha256)
     }
 
     func testAPackageOfOtherFormatsIsRefusedByNameOrRequantized() throws {

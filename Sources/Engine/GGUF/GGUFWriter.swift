@@ -14,9 +14,10 @@ public final class GGUFWriter {
 
     /// `metadata` in the order it is to be stored; `general.alignment` is written only when `alignment` is not
     /// the default 32 (and must not be given in `metadata`). Tensor offsets are computed here: each tensor's
-    /// byte size padded to the alignment, in the order given.
+    /// byte size padded to the alignment, in the order given. `digesting` hashes the file as it is written, for
+    /// `finish` to return.
     public init(path: String, metadata: [(key: String, value: GGUFValue)], tensors: [GGUFTensorInfo],
-                alignment: Int = GGUFFile.defaultAlignment) throws(GGUFError) {
+                alignment: Int = GGUFFile.defaultAlignment, digesting: Bool = false) throws(GGUFError) {
         self.path = path
         guard alignment > 0, alignment & (alignment - 1) == 0, alignment <= Int(UInt32.max) else {
             throw .unsupported(file: path, reason: "alignment \(alignment) is not a power of two")
@@ -68,7 +69,7 @@ public final class GGUFWriter {
         header.bytes += [UInt8](repeating: 0, count: Self.padded(header.bytes.count, to: alignment) - header.bytes.count)
 
         do {
-            out = try AtomicFileWriter(path: path)
+            out = try AtomicFileWriter(path: path, digesting: digesting)
             try out.write(header.bytes)
         } catch { throw .io(file: path, reason: "\(error)") }
         advancePastEmptyTensors()
@@ -106,9 +107,10 @@ public final class GGUFWriter {
         if let failure { throw failure }
     }
 
-    /// Checks that every tensor received all its bytes, then moves the file into place; returns its SHA-256.
+    /// Checks that every tensor received all its bytes, then moves the file into place; returns its SHA-256 when
+    /// made `digesting`.
     @discardableResult
-    public func finish() throws(GGUFError) -> String {
+    public func finish() throws(GGUFError) -> String? {
         guard !finished else { throw .io(file: path, reason: "finished twice") }
         if let t = currentTensor {
             throw .badTensor(file: path, tensor: t.name, reason: "received \(received) of its \(t.byteCount) bytes")

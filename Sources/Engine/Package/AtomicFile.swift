@@ -10,7 +10,8 @@ public final class AtomicFileWriter {
     public let temporaryPath: String
     private var fd: Int32
     public private(set) var bytesWritten = 0
-    private var hasher = Digest.SHA256Stream()
+    /// Nil for a writer whose file's digest no one reads (a GGUF export): SHA-256 is a pass over every byte.
+    private var hasher: Digest.SHA256Stream?
 
     public static let temporarySuffix = ".uqcit-tmp"
 
@@ -21,8 +22,9 @@ public final class AtomicFileWriter {
     }
     private static let counter = TemporaryCounter()
 
-    public init(path: String) throws {
+    public init(path: String, digesting: Bool = true) throws {
         self.path = path
+        hasher = digesting ? Digest.SHA256Stream() : nil
         temporaryPath = Self.temporaryName(for: path)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw PackageError.io(path: temporaryPath, reason: String(cString: strerror(errno))) }
@@ -38,7 +40,7 @@ public final class AtomicFileWriter {
             }
             off += n
         }
-        hasher.update(bytes)
+        hasher?.update(bytes)
         bytesWritten += bytes.count
     }
 
@@ -46,14 +48,15 @@ public final class AtomicFileWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    /// fsync, rename into place, fsync the folder; returns the file's SHA-256.
+    /// fsync, rename into place, fsync the folder; returns the file's SHA-256, or nil from a writer made with
+    /// `digesting: false`.
     @discardableResult
-    public func commit() throws -> String {
+    public func commit() throws -> String? {
         guard fsync(fd) == 0 else { throw PackageError.io(path: temporaryPath, reason: "fsync: \(String(cString: strerror(errno)))") }
         close(fd); fd = -1
         guard rename(temporaryPath, path) == 0 else { throw PackageError.io(path: path, reason: "rename: \(String(cString: strerror(errno)))") }
         try AtomicFileWriter.syncFolder(of: path)
-        return hasher.hexDigest()
+        return hasher?.hexDigest()
     }
 
     public func abandon() {
@@ -79,7 +82,13 @@ public final class AtomicFileWriter {
     public static func write(_ bytes: [UInt8], to path: String) throws -> String {
         let w = try AtomicFileWriter(path: path)
         do { try w.write(bytes) } catch { w.abandon(); throw error }
-        return try w.commit()
+        return try w.commitDigested()
+    }
+
+    /// `commit` for a digesting writer (the default), whose digest the caller records.
+    public func commitDigested() throws -> String {
+        guard let digest = try commit() else { throw PackageError.invalid(path: path, reason: "written without a digest, which is to be recorded") }
+        return digest
     }
 }
 

@@ -11,7 +11,8 @@ public enum GGUFExporter {
         public var tensorBytes: Int
         public var fileBytes: Int
         public var parameters: Int
-        public var sha256: String
+        /// The file's SHA-256, when asked for (`digesting`).
+        public var sha256: String?
         /// Tensors that were not stored as ggml blocks and were requantized to Q8_0, with the relative error added.
         public var requantized: [(name: String, relativeError: Double)]
         public var bitsPerWeight: Double { Double(tensorBytes * 8) / Double(max(parameters, 1)) }
@@ -28,7 +29,8 @@ public enum GGUFExporter {
         var permutation: GGUFRowPermutation?
     }
 
-    public static func export(_ package: PackageReader, to path: String, requantize: Bool = false, tileElements: Int = 1 << 22) throws -> Summary {
+    public static func export(_ package: PackageReader, to path: String, requantize: Bool = false, digesting: Bool = false,
+                              tileElements: Int = 1 << 22) throws -> Summary {
         let configPath = package.path + "/config.json"
         let config = try JSONValue.parse(package.config)
         let names = try GGUFModelMapping(config: config, file: configPath, folder: package.path + "/tokenizer")
@@ -56,7 +58,7 @@ public enum GGUFExporter {
         var metadata = names.ggufMetadata(name: package.metadata.source.name, fileType: mix?.llamaFileType)
         metadata.append(("general.quantization_version", .uint32(2)))
         metadata += tokenizer
-        let writer = try GGUFWriter(path: path, metadata: metadata, tensors: infos)
+        let writer = try GGUFWriter(path: path, metadata: metadata, tensors: infos, digesting: digesting)
         var requantized: [(name: String, relativeError: Double)] = []
         do {
             if let f = ropeFactors { try writer.write(f32Bytes(f)) }
