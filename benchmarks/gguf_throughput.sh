@@ -2,7 +2,7 @@
 # Throughput per core of GGUF quantization, ours against llama-quantize, on the same tensors in the same run:
 # SmolLM2-135M-Instruct's Q4_1 GGUF requantized to each mix with one thread (llama-quantize ... 1) and with one
 # embedded worker (coordinator start --workers 1, then uqcit export --format gguf). CPU seconds (user + system)
-# from /usr/bin/time, since this machine's wall clock is shared, each the least of REPEAT runs (default 3).
+# from /usr/bin/time, since this machine's wall clock is shared, each the least of REPEAT rounds (default 3).
 # "llama codes" is the same job with `ggml_codes: reference`: our pipeline around llama.cpp's own quantizer.
 # "no AVX2" is the first job again with UQCIT_NO_AVX2=1 (the Swift loops instead of KernelsAVX2's); its file must
 # be byte-identical to the first's, which is checked. Needs scripts/llama-cpp.sh and a build.
@@ -27,10 +27,8 @@ cpu() { # command... -> CPU seconds on stdout, the command's output in $WORK/las
     awk '{print $1 + $2}' "$WORK/time"
 }
 
-fewest() { # function args... -> the least of REPEAT runs' CPU seconds: the shared machine only ever adds time
-    local best="" t
-    for _ in $(seq "$REPEAT"); do t=$("$@"); best=$(python3 -c "print(min(x for x in [$t, ${best:-$t}]))"); done
-    echo "$best"
+least() { # a b -> the smaller: the shared machine only ever adds time
+    python3 -c "print(min($1, ${2:-$1}))"
 }
 
 ours() { # mix profile tag [env assignment] -> CPU seconds of compress + export
@@ -44,13 +42,18 @@ ours() { # mix profile tag [env assignment] -> CPU seconds of compress + export
 printf "%-8s %12s %12s %12s %12s %14s %14s %14s %10s %10s %10s\n" mix "peer cpu s" "ours cpu s" "llama codes" "no AVX2" \
     "peer Mw/cpu-s" "ours Mw/cpu-s" "llama codes" "ours/peer" "llama codes/peer" "no AVX2/peer"
 for mix in "${MIXES[@]}"; do
-    rm -f "$WORK/peer-$mix.gguf"
-    peer=$(fewest cpu "$BIN/llama-quantize" --allow-requantize "$SRC" "$WORK/peer-$mix.gguf" "$mix" 1)
     profile=$ROOT/cluster-config/profiles/gguf-${mix,,}.yaml
     printf 'inherits: %s\nname: %s-llama-codes\nggml_codes: reference\n' "$profile" "gguf-${mix,,}" > "$WORK/reference-$mix.yaml"
-    search=$(fewest ours "$mix" "$profile" search)
-    reference=$(fewest ours "$mix" "$WORK/reference-$mix.yaml" reference)
-    swift_loops=$(fewest ours "$mix" "$profile" no-avx2 UQCIT_NO_AVX2=1)
+    peer="" search="" reference="" swift_loops=""
+    # Rounds of all four jobs rather than each job's runs in a row, so that every side meets the same spells of
+    # a busy host (this VM's system time varies by a factor of two from run to run).
+    for _ in $(seq "$REPEAT"); do
+        rm -f "$WORK/peer-$mix.gguf"
+        peer=$(least "$(cpu "$BIN/llama-quantize" --allow-requantize "$SRC" "$WORK/peer-$mix.gguf" "$mix" 1)" "$peer")
+        search=$(least "$(ours "$mix" "$profile" search)" "$search")
+        reference=$(least "$(ours "$mix" "$WORK/reference-$mix.yaml" reference)" "$reference")
+        swift_loops=$(least "$(ours "$mix" "$profile" no-avx2 UQCIT_NO_AVX2=1)" "$swift_loops")
+    done
     cmp -s "$WORK/ours-$mix-search.gguf" "$WORK/ours-$mix-no-avx2.gguf" || { echo "$mix: the file without AVX2 differs" >&2; exit 1; }
     python3 -c "
 p, o, r, w, n = $peer, $search, $reference, $swift_loops, $PARAMS
