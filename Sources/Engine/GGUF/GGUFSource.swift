@@ -76,9 +76,11 @@ public final class GGUFSource: TensorRowSource, @unchecked Sendable {
         let heads = p.enclosingHeads(start: start, count: count)
         let block = try file.readRows(info, start: heads.lowerBound, count: heads.count)
         let cols = info.columns
-        for r in 0..<count {
-            let g = p.ggufRow(forHFRow: start + r) - heads.lowerBound
-            for c in 0..<cols { out[r * cols + c] = block[g * cols + c] }
+        block.withUnsafeBufferPointer { rows in
+            for r in 0..<count {
+                let g = p.ggufRow(forHFRow: start + r) - heads.lowerBound
+                _ = UnsafeMutableBufferPointer(rebasing: out[(r * cols)..<((r + 1) * cols)]).update(fromContentsOf: rows[(g * cols)..<((g + 1) * cols)])
+            }
         }
     }
 
