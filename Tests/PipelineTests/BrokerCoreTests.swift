@@ -203,6 +203,8 @@ final class BrokerCoreTests: XCTestCase {
         XCTAssertFalse(EmbeddedPeers.isThisProcess(forged))
         XCTAssertTrue(EmbeddedPeers.isThisProcess(own))
         XCTAssertEqual(PeerAddresses.label(own), "inproc:embedded-0.1", "the token stays out of the logs")
+        XCTAssertEqual(PeerAddresses.label(forged + [10]), "0x" + (forged + [10]).map { String(format: "%02x", $0) }.joined(),
+                       "another peer's id is shown as hex, never as text that could forge a log line")
 
         let core = try core()
         let executor = StepExecutor(source: source, stagingFolder: staging)

@@ -61,7 +61,7 @@ struct PeerAddresses {
     mutating func address(of id: [UInt8]) -> String {
         if let a = byPeer[id] { return a }
         var a = "inproc"
-        if !id.starts(with: EmbeddedPeers.routingIDPrefix) {
+        if !EmbeddedPeers.isThisProcess(id) {
             a = awaiting.isEmpty ? "an unknown address" : awaiting.removeFirst()
             handshakes = max(0, handshakes - 1)
         }
@@ -70,7 +70,8 @@ struct PeerAddresses {
     }
 
     static func label(_ id: [UInt8]) -> String {
-        if id.starts(with: EmbeddedPeers.routingIDPrefix) { return EmbeddedPeers.label(id) }
+        // Only this process's own ids are shown as text: another peer's bytes could be anything, newlines included.
+        if EmbeddedPeers.isThisProcess(id) { return EmbeddedPeers.label(id) }
         return "0x" + id.map { String(format: "%02x", $0) }.joined()
     }
 

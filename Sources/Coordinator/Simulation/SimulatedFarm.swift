@@ -95,7 +95,7 @@ final class SimulatedFarm: @unchecked Sendable {
         do {
             for i in indices {
                 let socket = try ZMQSocket(context: context, type: .dealer)
-                try socket.set([.linger(milliseconds: 0), .routingId(EmbeddedPeers.routingIDPrefix + Array("simulated-\(i)".utf8))])
+                try socket.set([.linger(milliseconds: 0), .routingId(EmbeddedPeers.routingID(name: "simulated-\(i)"))])
                 try socket.connect(endpoint)
                 workers.append(Worker(name: "simulated-\(i)", socket: socket, slowdown: model.isSlow(i) ? model.slowdown : 1,
                                       dies: model.isKilled(i)))
