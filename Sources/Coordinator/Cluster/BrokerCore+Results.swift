@@ -19,13 +19,15 @@ extension BrokerCore {
         do {
             outcome = try TaskOutcome(wire: r)
             try ResultValidator.check(outcome, against: task)
-            if options.stagedOutputs == .verified && task.kind == .quantize && EmbeddedPeers.isThisProcess(id) {
-                digestChecks.believed += outcome.outputs.count
-            } else if options.stagedOutputs == .verified {
-                let started = Date()
-                digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
-                digestChecks.files += outcome.outputs.count
-                digestChecks.seconds += Date().timeIntervalSince(started)
+            if options.stagedOutputs == .verified {
+                if task.kind == .quantize && EmbeddedPeers.isThisProcess(id) {
+                    digestChecks.believed += outcome.outputs.count
+                } else {
+                    let started = Date()
+                    digestChecks.bytes += try ResultValidator.verifyStaged(outcome.outputs, root: wire.stagingDir)
+                    digestChecks.files += outcome.outputs.count
+                    digestChecks.seconds += Date().timeIntervalSince(started)
+                }
             }
         } catch {
             refuse(id, task: r.taskID, attempt: r.attempt, reason: "\(error)")

@@ -38,7 +38,7 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
                         }
                         subBlockWeights[j] = sumW
                     }
-                    for half in [0, 128] {
+                    for half in stride(from: 0, to: 256, by: 128) {
                         KQuantReferenceSearch.affineScales(16, nmax: 3, x + half, weights: weights + half, codes: codes + half,
                                                            scales: scales + half / 16, negatedMins: mins + half / 16,
                                                            rmin: -0.9, rdelta: 0.05, nstep: 36, absolute: false)
@@ -50,7 +50,7 @@ public enum GGMLQ2_K: GGMLBlockCodec, KQuantGrid {
                     for j in 0..<16 { packed[scalesOffset + j] = scaleCodes[j] | (minCodes[j] << 4) }
                 } else {
                     for e in 0..<256 { weights[e] = abs(x[e]) }
-                    for half in [0, 128] {
+                    for half in stride(from: 0, to: 256, by: 128) {
                         KQuantReferenceSearch.affineScales(16, nmax: 3, x + half, weights: weights + half, codes: codes + half,
                                                            scales: scales + half / 16, negatedMins: mins + half / 16,
                                                            rmin: -0.5, rdelta: 0.1, nstep: 15, absolute: true)

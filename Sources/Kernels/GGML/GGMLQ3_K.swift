@@ -38,7 +38,7 @@ public enum GGMLQ3_K: GGMLBlockCodec, KQuantGrid {
                         for l in 0..<16 { sumW += weights[16 * j + l] }
                         subBlockWeights[j] = sumW
                     }
-                    for half in [0, 128] {
+                    for half in stride(from: 0, to: 256, by: 128) {
                         KQuantReferenceSearch.symmetricScales(16, nmax: 4, x + half, codes: codes + half, weights: weights + half,
                                                               scales: scales + half / 16)
                     }

@@ -22,7 +22,7 @@ public enum GGMLQ6_K: GGMLBlockCodec, KQuantGrid {
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { codeBuffer in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scaleBuffer in
                 let codes = codeBuffer.baseAddress!, scales = scaleBuffer.baseAddress!
-                for half in [0, 128] {
+                for half in stride(from: 0, to: 256, by: 128) {
                     KQuantReferenceSearch.symmetricScales(16, nmax: 32, x + half, codes: codes + half, weights: importance.map { $0 + half },
                                                           scales: scales + half / 16)
                 }
