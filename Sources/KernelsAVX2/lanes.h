@@ -1,5 +1,6 @@
 // What the AVX2 loops share: the largest of eight lanes, their sum in Swift's order, an f16 scale stored little-endian,
-// llama.cpp's nearest_int lane by lane, eight groups laid side by side.
+// the largest magnitude of blocks of 32 (eight at a time), llama.cpp's nearest_int lane by lane, eight groups laid
+// side by side.
 #ifndef UQCIT_KERNELS_AVX2_LANES_H
 #define UQCIT_KERNELS_AVX2_LANES_H
 
@@ -42,6 +43,28 @@ __attribute__((target("avx2,f16c")))
 static inline __m256i nearest_int(__m256 v) {
     const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
     return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x00400000));
+}
+
+// The largest magnitude of a block's 32 weights in each lane of the result, not yet across lanes.
+// max_ps returns its second operand when the first is NaN: NaNs never win, as in the scalar loops' maxima.
+__attribute__((target("avx2,f16c")))
+static inline __m256 largest_magnitudes(const float *x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), m);
+    return m;
+}
+
+// Lane j: the largest lane of m[j]. The magnitudes are never NaN or -0, so the order of the maxima is free.
+__attribute__((target("avx2,f16c")))
+static inline __m256 largest_lanes_of_eight(const __m256 m[8]) {
+    __m256 pairs[4];
+    for (int j = 0; j < 4; j++) {
+        pairs[j] = _mm256_max_ps(_mm256_unpacklo_ps(m[2 * j], m[2 * j + 1]), _mm256_unpackhi_ps(m[2 * j], m[2 * j + 1]));
+    }
+    const __m256 low = _mm256_max_ps(_mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 high = _mm256_max_ps(_mm256_shuffle_ps(pairs[2], pairs[3], _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(pairs[2], pairs[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm256_max_ps(_mm256_permute2f128_ps(low, high, 0x20), _mm256_permute2f128_ps(low, high, 0x31));
 }
 
 // Eight groups of n <= 32 values (group j at src + n·j) side by side: value i of group j to dst[8·i + j], so lane

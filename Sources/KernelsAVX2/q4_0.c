@@ -10,42 +10,71 @@
 #pragma clang fp contract(off)
 
 __attribute__((target("avx2,f16c")))
-static inline uint32_t equal_mask(__m256 a, __m256 b) {
-    return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ));
-}
-
-__attribute__((target("avx2,f16c")))
 static inline __m128i low_bytes(__m256i v) { // eight int32 in 0...255 -> eight int16
     return _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
 }
 
+// The first weight of largest magnitude among 32 whose largest magnitude is amax (+0 when that is not above 0):
+// the scalar loop's `max`.
+__attribute__((target("avx2,f16c")))
+static inline float first_of_largest_magnitude(const float *x, float amax) {
+    if (!(amax > 0.0f)) return 0.0f;
+    const __m256 sign = _mm256_set1_ps(-0.0f), t = _mm256_set1_ps(amax);
+    uint32_t first = 0;
+    for (int k = 0; k < 4; k++) {
+        first |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), t, _CMP_EQ_OQ)) << (8 * k);
+    }
+    return x[__builtin_ctz(first)];
+}
+
+// The nibble pairs of the 32 weights at x for the inverse scale id, as the block stores them.
+__attribute__((target("avx2,f16c")))
+static inline __m128i nibble_pairs(const float *x, __m256 id) {
+    const __m256 half = _mm256_set1_ps(8.5f);
+    const __m256i fifteen = _mm256_set1_epi32(15), byte = _mm256_set1_epi32(0xFF);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) q[k] = _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), id), half)), fifteen);
+    const __m256i b0 = _mm256_and_si256(_mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4)), byte);
+    const __m256i b1 = _mm256_and_si256(_mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4)), byte);
+    return _mm_packus_epi16(low_bytes(b0), low_bytes(b1));
+}
+
+__attribute__((target("avx2,f16c")))
+static inline void quantize_block(const float *x, uint8_t *out) {
+    const float d = first_of_largest_magnitude(x, largest_lane(largest_magnitudes(x))) / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    store_f16(d, out);
+    _mm_storeu_si128((__m128i *)(out + 2), nibble_pairs(x, _mm256_set1_ps(id)));
+}
+
+// Eight blocks, their scales found side by side (lane j for block j) with the same float operations as one
+// block's, so the same bytes: one block at a time, the scalar steps between the vector ones bounded the loop.
+__attribute__((target("avx2,f16c")))
+static inline void quantize_eight_blocks(const float *x, uint8_t *out) {
+    __m256 m[8];
+    for (int j = 0; j < 8; j++) m[j] = largest_magnitudes(x + 32 * j);
+    float amax[8], max[8];
+    _mm256_storeu_ps(amax, largest_lanes_of_eight(m));
+    for (int j = 0; j < 8; j++) max[j] = first_of_largest_magnitude(x + 32 * j, amax[j]);
+    const __m256 d = _mm256_div_ps(_mm256_loadu_ps(max), _mm256_set1_ps(-8.0f));
+    // d != 0 is true for NaN, as in C: 1/NaN then.
+    const __m256 id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    const __m128i halves = _mm256_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
+    uint16_t scale[8];
+    _mm_storeu_si128((__m128i *)scale, halves);
+    float inverse[8];
+    _mm256_storeu_ps(inverse, id);
+    for (int j = 0; j < 8; j++, x += 32, out += 18) {
+        memcpy(out, &scale[j], 2);
+        _mm_storeu_si128((__m128i *)(out + 2), nibble_pairs(x, _mm256_set1_ps(inverse[j])));
+    }
+}
+
 __attribute__((target("avx2,f16c")))
 void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(8.5f);
-    const __m256i fifteen = _mm256_set1_epi32(15), byte = _mm256_set1_epi32(0xFF);
-    for (size_t b = 0; b < blocks; b++, x += 32, out += 18) {
-        __m256 v[4], a[4];
-        for (int k = 0; k < 4; k++) { v[k] = _mm256_loadu_ps(x + 8 * k); a[k] = _mm256_andnot_ps(sign, v[k]); }
-        // max_ps returns its second operand when the first is NaN: NaNs never win, as in the scalar `amax < |x|`.
-        __m256 m = _mm256_max_ps(a[0], _mm256_setzero_ps());
-        for (int k = 1; k < 4; k++) m = _mm256_max_ps(a[k], m);
-        const float amax = largest_lane(m);
-        float max = 0.0f; // the scalar loop keeps +0 when no magnitude exceeds 0
-        if (amax > 0.0f) {
-            const __m256 t = _mm256_set1_ps(amax);
-            const uint32_t first = equal_mask(a[0], t) | equal_mask(a[1], t) << 8 | equal_mask(a[2], t) << 16 | equal_mask(a[3], t) << 24;
-            max = x[__builtin_ctz(first)];
-        }
-        const float d = max / -8.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        store_f16(d, out);
-        const __m256 idv = _mm256_set1_ps(id);
-        __m256i q[4];
-        for (int k = 0; k < 4; k++) q[k] = _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], idv), half)), fifteen);
-        const __m256i b0 = _mm256_and_si256(_mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4)), byte);
-        const __m256i b1 = _mm256_and_si256(_mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4)), byte);
-        _mm_storeu_si128((__m128i *)(out + 2), _mm_packus_epi16(low_bytes(b0), low_bytes(b1)));
-    }
+    size_t b = 0;
+    for (; b + 8 <= blocks; b += 8) quantize_eight_blocks(x + 32 * b, out + 18 * b);
+    for (; b < blocks; b++) quantize_block(x + 32 * b, out + 18 * b);
 }
 
 #else
