@@ -1,6 +1,6 @@
 // What the AVX2 loops share: the largest of eight lanes, their sum in Swift's order, an f16 scale stored little-endian,
-// the largest magnitude of blocks of 32 (eight at a time), llama.cpp's nearest_int lane by lane, eight groups laid
-// side by side.
+// the largest magnitude of blocks of 32 and eight blocks' scales side by side, llama.cpp's nearest_int lane by
+// lane, eight groups laid side by side.
 #ifndef UQCIT_KERNELS_AVX2_LANES_H
 #define UQCIT_KERNELS_AVX2_LANES_H
 
@@ -65,6 +65,15 @@ static inline __m256 largest_lanes_of_eight(const __m256 m[8]) {
     const __m256 low = _mm256_max_ps(_mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 2, 3, 2)));
     const __m256 high = _mm256_max_ps(_mm256_shuffle_ps(pairs[2], pairs[3], _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(pairs[2], pairs[3], _MM_SHUFFLE(3, 2, 3, 2)));
     return _mm256_max_ps(_mm256_permute2f128_ps(low, high, 0x20), _mm256_permute2f128_ps(low, high, 0x31));
+}
+
+// Eight blocks' scales d (lane j for block j): the f16 bits each block stores (rounded to nearest even, as
+// store_f16), and the inverse each quantizes with, d != 0 ? 1 / d : 0 (true for NaN, as in C: 1/NaN then).
+__attribute__((target("avx2,f16c")))
+static inline void scales_of_eight(__m256 d, uint16_t scale[8], float inverse[8]) {
+    _mm_storeu_si128((__m128i *)scale, _mm256_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT));
+    const __m256 nonzero = _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ);
+    _mm256_storeu_ps(inverse, _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), nonzero));
 }
 
 // Eight groups of n <= 32 values (group j at src + n·j) side by side: value i of group j to dst[8·i + j], so lane

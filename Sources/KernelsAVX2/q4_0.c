@@ -57,13 +57,9 @@ static inline void quantize_eight_blocks(const float *x, uint8_t *out) {
     _mm256_storeu_ps(amax, largest_lanes_of_eight(m));
     for (int j = 0; j < 8; j++) max[j] = first_of_largest_magnitude(x + 32 * j, amax[j]);
     const __m256 d = _mm256_div_ps(_mm256_loadu_ps(max), _mm256_set1_ps(-8.0f));
-    // d != 0 is true for NaN, as in C: 1/NaN then.
-    const __m256 id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ));
-    const __m128i halves = _mm256_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
     uint16_t scale[8];
-    _mm_storeu_si128((__m128i *)scale, halves);
     float inverse[8];
-    _mm256_storeu_ps(inverse, id);
+    scales_of_eight(d, scale, inverse);
     for (int j = 0; j < 8; j++, x += 32, out += 18) {
         memcpy(out, &scale[j], 2);
         _mm_storeu_si128((__m128i *)(out + 2), nibble_pairs(x, _mm256_set1_ps(inverse[j])));
