@@ -90,7 +90,8 @@ struct PeerAddresses {
             }
         }
         guard rc == 0 else { return nil }
-        let h = String(cString: host), p = String(cString: port)
+        func text(_ chars: [CChar]) -> String { String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        let h = text(host), p = text(port)
         return "tcp://" + (h.contains(":") ? "[\(h)]" : h) + ":" + p
     }
 }
