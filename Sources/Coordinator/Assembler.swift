@@ -16,11 +16,12 @@ public struct Assembler {
 
     struct Piece {
         var entry: SafetensorsWriter.Entry
-        var write: (AtomicFileWriter) throws -> Void
+        var write: (SegmentedFileWriter) throws -> Void
     }
 
     /// What a folder's assembly wrote: a report per tensor, and its files (relative to the package root, sorted by
-    /// name) with the sizes and digests taken as they were written, so the journal needs no second read.
+    /// name) with the sizes and digests taken as they were written (weights.quant's by segments where it holds ggml
+    /// tiles), so the journal needs no second read.
     public struct AssembledFolder {
         public var reports: [TensorReport]
         public var files: [TaskOutputFile]
@@ -81,8 +82,8 @@ public struct Assembler {
         let meta = WeightsQuantMetadata(format: WeightsQuantMetadata.formatName, tensors: stored)
         let metaJSON = String(decoding: try PackageJSON.encode(meta, compact: true), as: UTF8.self)
         let header = SafetensorsWriter.header(entries: pieces.map(\.entry), metadata: [WeightsQuantMetadata.headerKey: metaJSON])
-        let w = try AtomicFileWriter(path: dir + "/weights.quant")
-        let weightsDigest: String
+        let w = try SegmentedFileWriter(path: dir + "/weights.quant")
+        let weights: TaskOutputFile
         do {
             try w.write(header)
             for p in pieces {
@@ -92,14 +93,14 @@ public struct Assembler {
                     throw PackageError.invalid(path: dir + "/weights.quant", reason: "array \(p.entry.name) wrote \(w.bytesWritten - before) bytes, expected \(p.entry.byteCount)")
                 }
             }
-            weightsDigest = try w.commitDigested()
+            weights = try w.commit(name: "weights.quant")
         } catch { w.abandon(); throw error }
-        var files = [TaskOutputFile(name: "weights.quant", size: w.bytesWritten, sha256: weightsDigest)]
+        var files = [weights]
         for (name, bytes) in [("rotation.json", try PackageJSON.encode(rotations)), ("precision_map.json", try PackageJSON.encode(precision)),
                               ("ghz_clusters.json", try PackageJSON.encode(clusters))] {
             files.append(TaskOutputFile(name: name, size: bytes.count, sha256: try AtomicFileWriter.write(bytes, to: dir + "/" + name)))
         }
-        files = files.map { TaskOutputFile(name: "layers/" + folder + "/" + $0.name, size: $0.size, sha256: $0.sha256) }
+        files = files.map { var f = $0; f.name = "layers/" + folder + "/" + f.name; return f }
         return AssembledFolder(reports: reports, files: files.sorted { $0.name < $1.name })
     }
 
@@ -176,7 +177,12 @@ public struct Assembler {
                 guard header.tensors.count == 1, header.tensors[0] == expected else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): the tile changed while the package was written")
                 }
-                try whole.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[(header.dataStart + expected.begin)..<(header.dataStart + expected.end)])) }
+                // The tile's SHA-256, just checked, stands for these bytes in the package's record.
+                let begin = header.dataStart + expected.begin, end = header.dataStart + expected.end
+                try whole.withUnsafeBytes {
+                    try w.writeVerified(UnsafeRawBufferPointer(rebasing: $0[begin..<end]), prefix: UnsafeRawBufferPointer(rebasing: $0[..<begin]),
+                                        suffix: UnsafeRawBufferPointer(rebasing: $0[end...]), sha256: recorded.sha256)
+                }
             }
         }
     }

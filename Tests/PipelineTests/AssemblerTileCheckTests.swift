@@ -5,7 +5,8 @@ import Foundation
 @testable import Coordinator
 
 /// The assembler copies a one-array tile (ggml blocks) from the bytes it verified: a tile whose bytes no longer
-/// have the SHA-256 its journaled result states, even one changed after the package began, never reaches it.
+/// have the SHA-256 its journaled result states, even one changed after the package began, never reaches it; and
+/// the tile's digest, which stands for those bytes in the folder's journal record, still checks them on resume.
 final class AssemblerTileCheckTests: XCTestCase {
     func testATileChangedAfterItsResultWasJournaledNeverReachesThePackage() throws {
         let dir = TestModels.temporaryFolder("assembler-tiles"), staging = dir + "/staging"
@@ -28,19 +29,80 @@ final class AssemblerTileCheckTests: XCTestCase {
         }
         let piece = try XCTUnwrap(try assembler.oneArrayPiece(plan.assignments[i], tiles: names, staged: staged))
         XCTAssertEqual(piece.entry.shape, [4, 34])
-        let out = try AtomicFileWriter(path: dir + "/copied")
+        let out = try SegmentedFileWriter(path: dir + "/copied")
         try piece.write(out)
-        _ = try out.commit()
+        let record = try out.commit(name: "copied")
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/copied"))), data, "both tiles' blocks, in order")
+        // Recorded by the tiles' own digests, each with its container header as prefix, not hashed again; those
+        // segments check the copy and nothing else.
+        let segments = try XCTUnwrap(record.segments)
+        XCTAssertEqual(segments.map(\.sha256), names.map { staged[$0]!.sha256 })
+        XCTAssertEqual(record.sha256, FileSegments.listDigest(segments))
+        XCTAssertTrue(ResumeState.verify([record], root: dir))
+        var copied = data
+        copied[3] ^= 0x80
+        try Data(copied).write(to: URL(fileURLWithPath: dir + "/copied"))
+        XCTAssertFalse(ResumeState.verify([record], root: dir), "a byte changed in the first tile's blocks")
+        copied[3] ^= 0x80; copied[copied.count - 1] ^= 0x01
+        try Data(copied).write(to: URL(fileURLWithPath: dir + "/copied"))
+        XCTAssertFalse(ResumeState.verify([record], root: dir), "a byte changed in the second tile's blocks")
+        try Data(data + [0]).write(to: URL(fileURLWithPath: dir + "/copied"))
+        XCTAssertFalse(ResumeState.verify([record], root: dir), "a byte appended")
+        try Data(data).write(to: URL(fileURLWithPath: dir + "/copied"))
+        XCTAssertTrue(ResumeState.verify([record], root: dir), "restored")
 
         // The second tile changes on disk after its result was journaled (a worker writing into shared staging).
         var tampered = Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + names[1])))
         tampered[tampered.count - 1] ^= 0x01
         try Data(tampered).write(to: URL(fileURLWithPath: staging + "/" + names[1]))
-        let again = try AtomicFileWriter(path: dir + "/refused")
+        let again = try SegmentedFileWriter(path: dir + "/refused")
         XCTAssertThrowsError(try piece.write(again)) {
             XCTAssertTrue("\($0)".contains(names[1]) && "\($0)".contains("SHA-256"), "\($0)")
         }
         again.abandon()
+    }
+
+    /// A GGUF package's weights.quant files are journaled by the digests of the tiles copied into them (the files
+    /// are not hashed again as they are written), and a resume still checks every byte: an intact folder is kept, a
+    /// folder with one byte changed is assembled again, and the package ends as the uninterrupted run's.
+    func testAFolderJournaledByItsTilesDigestsIsCheckedByteForByteOnResume() throws {
+        let dir = TestModels.temporaryFolder("folder-segments"), pkg = dir + "/pkg"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let profile = try TestModels.profile("gguf-q4_0")
+        _ = try TestModels.compress(TestModels.tinyLlama, profile: profile, workers: 2, out: pkg)
+        let reference = try TestModels.packageFiles(pkg)
+        let out = OutputFolder(path: pkg)
+
+        var files: [TaskOutputFile] = []
+        _ = try JournalReader.forEach(path: out.journalFile) { payload in
+            if case let .folder(_, recorded, _)? = try? PackageJSON.decode(JournalRecord.self, from: Array(payload)) { files += recorded }
+            return true
+        }
+        let segmented = files.filter { $0.segments != nil }
+        XCTAssertFalse(segmented.isEmpty, "the ggml folders' weights.quant are journaled by segments")
+        for f in segmented {
+            XCTAssertTrue(f.name.hasSuffix("/weights.quant"), f.name)
+            XCTAssertTrue(f.segments!.contains { !$0.prefix.isEmpty }, "\(f.name): its tiles' container headers are the prefixes")
+        }
+        XCTAssertTrue(ResumeState.verify(files, root: pkg))
+
+        // One byte inside a tile's blocks, then the job again (uqcit_metadata.json gone: not yet complete).
+        let victim = try XCTUnwrap(segmented.first)
+        let tile = try XCTUnwrap(victim.segments!.firstIndex { !$0.prefix.isEmpty })
+        let offset = victim.segments![..<tile].reduce(0) { $0 + $1.length } + victim.segments![tile].length / 2
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: pkg + "/" + victim.name))
+        bytes[offset] ^= 0x04
+        try bytes.write(to: URL(fileURLWithPath: pkg + "/" + victim.name))
+        XCTAssertFalse(ResumeState.verify([victim], root: pkg))
+        try FileManager.default.removeItem(atPath: out.metadataFile)
+
+        let lines = LogLines()
+        _ = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: pkg, profile: profile, workers: 2, progress: false),
+                                   log: ClusterLog { lines.append($0) })
+        let folder = victim.name.split(separator: "/")[1]
+        let reassembled = lines.all.filter { $0.hasPrefix("folder ") && $0.contains("does not match the journal") }
+        XCTAssertEqual(reassembled, ["folder \(folder) does not match the journal; it will be assembled again"], "\(lines.all)")
+        XCTAssertTrue(lines.all.contains { $0.contains("5 of 6 folders already assembled") }, "\(lines.all)")
+        XCTAssertEqual(try TestModels.packageFiles(pkg), reference)
     }
 }

@@ -94,11 +94,14 @@ struct ResumeState {
         Int(id.dropFirst().prefix { $0 != "." })
     }
 
-    /// Every file present with the recorded size and SHA-256.
+    /// Every file present with the recorded size and SHA-256, or the recorded segments (`FileSegments`).
     static func verify(_ files: [TaskOutputFile], root: String) -> Bool {
         files.allSatisfy { f in
             let path = root + "/" + f.name
             guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == f.size else { return false }
+            if let segments = f.segments {
+                return FileSegments.listDigest(segments) == f.sha256 && FileSegments.verify(segments, path: path, size: size)
+            }
             return (try? Digest.sha256Hex(file: path)) == f.sha256
         }
     }

@@ -41,16 +41,22 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// A file a task produced, named relative to the job's staging folder.
+/// A file a task produced, named relative to the job's staging folder; or, in a FOLDER record, a package file,
+/// named relative to the package.
 public struct TaskOutputFile: Codable, Sendable, Equatable {
     public var name: String
     public var size: Int
+    /// The file's SHA-256; for a file recorded by `segments`, `FileSegments.listDigest` of them.
     public var sha256: String
+    /// Only a package file the assembler copied verified tiles into (never a worker's output): what a resume
+    /// checks instead of one digest of the whole (`FileSegments`).
+    public var segments: [FileSegment]?
 
-    public init(name: String, size: Int, sha256: String) {
+    public init(name: String, size: Int, sha256: String, segments: [FileSegment]? = nil) {
         self.name = name
         self.size = size
         self.sha256 = sha256
+        self.segments = segments
     }
 }
 
