@@ -2,7 +2,8 @@
 # Throughput per core of GGUF quantization, ours against llama-quantize, on the same tensors in the same run:
 # SmolLM2-135M-Instruct's Q4_1 GGUF requantized to each mix with one thread (llama-quantize ... 1) and with one
 # embedded worker (coordinator start --workers 1, then uqcit export --format gguf). CPU seconds (user + system)
-# from /usr/bin/time, since this machine's wall clock is shared, each the least of REPEAT rounds (default 3).
+# from /usr/bin/time, since this machine's wall clock is shared, each the least of REPEAT rounds (default 3), and
+# for ours against the peer also the median of the rounds' own ratios.
 # "llama codes" is the same job with `ggml_codes: reference`: our pipeline around llama.cpp's own quantizer.
 # "no AVX2" is the first job again with UQCIT_NO_AVX2=1 (the Swift loops instead of KernelsAVX2's); its file must
 # be byte-identical to the first's, which is checked. Needs scripts/llama-cpp.sh and a build.
@@ -39,24 +40,30 @@ ours() { # mix profile tag [env assignment] -> CPU seconds of compress + export
     python3 -c "print($compress + $export)"
 }
 
-printf "%-8s %12s %12s %12s %12s %14s %14s %14s %10s %10s %10s\n" mix "peer cpu s" "ours cpu s" "llama codes" "no AVX2" \
-    "peer Mw/cpu-s" "ours Mw/cpu-s" "llama codes" "ours/peer" "llama codes/peer" "no AVX2/peer"
+printf "%-8s %12s %12s %12s %12s %14s %14s %14s %10s %10s %10s %10s\n" mix "peer cpu s" "ours cpu s" "llama codes" "no AVX2" \
+    "peer Mw/cpu-s" "ours Mw/cpu-s" "llama codes" "ours/peer" "llama codes/peer" "no AVX2/peer" "round median"
 for mix in "${MIXES[@]}"; do
     profile=$ROOT/cluster-config/profiles/gguf-${mix,,}.yaml
     printf 'inherits: %s\nname: %s-llama-codes\nggml_codes: reference\n' "$profile" "gguf-${mix,,}" > "$WORK/reference-$mix.yaml"
-    peer="" search="" reference="" swift_loops=""
+    peer="" search="" reference="" swift_loops="" rounds=""
     # Rounds of all four jobs rather than each job's runs in a row, so that every side meets the same spells of
     # a busy host (this VM's system time varies by a factor of two from run to run).
     for _ in $(seq "$REPEAT"); do
         rm -f "$WORK/peer-$mix.gguf"
-        peer=$(least "$(cpu "$BIN/llama-quantize" --allow-requantize "$SRC" "$WORK/peer-$mix.gguf" "$mix" 1)" "$peer")
-        search=$(least "$(ours "$mix" "$profile" search)" "$search")
+        peer_round=$(cpu "$BIN/llama-quantize" --allow-requantize "$SRC" "$WORK/peer-$mix.gguf" "$mix" 1)
+        ours_round=$(ours "$mix" "$profile" search)
+        # Each round's own ratio too: the two ran one after the other, so they met the same spell of the host.
+        rounds+="$peer_round / $ours_round, "
+        peer=$(least "$peer_round" "$peer")
+        search=$(least "$ours_round" "$search")
         reference=$(least "$(ours "$mix" "$WORK/reference-$mix.yaml" reference)" "$reference")
         swift_loops=$(least "$(ours "$mix" "$profile" no-avx2 UQCIT_NO_AVX2=1)" "$swift_loops")
     done
     cmp -s "$WORK/ours-$mix-search.gguf" "$WORK/ours-$mix-no-avx2.gguf" || { echo "$mix: the file without AVX2 differs" >&2; exit 1; }
     python3 -c "
-p, o, r, w, n = $peer, $search, $reference, $swift_loops, $PARAMS
-print(f'{\"$mix\":8s} {p:12.2f} {o:12.2f} {r:12.2f} {w:12.2f} {n / p / 1e6:14.1f} {n / o / 1e6:14.1f} {n / r / 1e6:14.1f} {p / o:9.2f}x {p / r:9.2f}x {p / w:9.2f}x')"
+import statistics
+p, o, r, w, n, m = $peer, $search, $reference, $swift_loops, $PARAMS, statistics.median([$rounds])
+print(f'{\"$mix\":8s} {p:12.2f} {o:12.2f} {r:12.2f} {w:12.2f} {n / p / 1e6:14.1f} {n / o / 1e6:14.1f} {n / r / 1e6:14.1f} {p / o:9.2f}x {p / r:9.2f}x {p / w:9.2f}x {m:9.2f}x')"
 done
-echo "($PARAMS parameters; 'ours/peer' above 1 means ours is faster per CPU second)"
+echo "($PARAMS parameters; 'ours/peer' above 1 means ours is faster per CPU second; the ratios are of each side's least" \
+    "over the rounds, 'round median' the median of each round's own ours/peer)"
