@@ -23,6 +23,8 @@ final class FileSegmentsTests: XCTestCase {
         XCTAssertFalse(FileSegments.verify(noSuffix, path: path, size: 6000), "the suffix is part of the digest")
         var badHex = segments; badHex[1].prefix = "0102G3"
         XCTAssertFalse(FileSegments.verify(badHex, path: path, size: 6000), "a prefix that is not hex")
+        var forged = segments; forged[0].length = Int.max; forged[1].length = Int.max
+        XCTAssertFalse(FileSegments.verify(forged, path: path, size: 6000), "lengths whose sum overflows")
         var moved = segments; moved[0].length = 999; moved[1].length = 5001
         XCTAssertFalse(FileSegments.verify(moved, path: path, size: 6000), "a boundary moved by one byte")
         for offset in [0, 999, 1000, 5999] {

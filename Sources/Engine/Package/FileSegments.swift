@@ -20,9 +20,15 @@ public struct FileSegment: Codable, Sendable, Equatable {
 public enum FileSegments {
     /// Whether the file at `path` is `size` bytes and exactly these segments, each hashing as recorded.
     public static func verify(_ segments: [FileSegment], path: String, size: Int) -> Bool {
-        guard segments.allSatisfy({ $0.length >= 0 && isHex($0.prefix) && isHex($0.suffix) }),
-              segments.reduce(0, { $0 + $1.length }) == size,
-              let file = try? PositionalFile(path: path), file.size == size else { return false }
+        // Lengths come from a journal on disk: summed with overflow checked, so a forged one is a mismatch, not a trap.
+        var covered = 0
+        for s in segments {
+            guard s.length >= 0, isHex(s.prefix), isHex(s.suffix) else { return false }
+            let (sum, overflow) = covered.addingReportingOverflow(s.length)
+            guard !overflow else { return false }
+            covered = sum
+        }
+        guard covered == size, let file = try? PositionalFile(path: path), file.size == size else { return false }
         var offset = 0
         for s in segments {
             var h = Digest.SHA256Stream()
