@@ -157,7 +157,7 @@ public enum ResultValidator {
     }
 
     public static func isSHA256Hex(_ s: String) -> Bool {
-        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        s.utf8.count == 64 && Digest.isLowercaseHex(s)
     }
 
     /// Each output is in `root` with the size and SHA-256 the result states; returns the bytes hashed.

@@ -38,9 +38,8 @@ final class SegmentedFileWriter {
     func commit(name: String) throws -> TaskOutputFile {
         endRun()
         try file.commit()
-        if segments.isEmpty { return TaskOutputFile(name: name, size: 0, sha256: Digest.sha256Hex([UInt8]())) }
-        if segments.count == 1, segments[0].prefix.isEmpty, segments[0].suffix.isEmpty {
-            return TaskOutputFile(name: name, size: bytesWritten, sha256: segments[0].sha256)
+        if segments.count <= 1, segments.allSatisfy({ $0.prefix.isEmpty && $0.suffix.isEmpty }) {
+            return TaskOutputFile(name: name, size: bytesWritten, sha256: segments.first?.sha256 ?? Digest.sha256Hex([UInt8]()))
         }
         return TaskOutputFile(name: name, size: bytesWritten, sha256: FileSegments.listDigest(segments), segments: segments)
     }

@@ -82,12 +82,7 @@ public final class AtomicFileWriter {
     public static func write(_ bytes: [UInt8], to path: String) throws -> String {
         let w = try AtomicFileWriter(path: path)
         do { try w.write(bytes) } catch { w.abandon(); throw error }
-        return try w.commitDigested()
-    }
-
-    /// `commit` for a digesting writer (the default), whose digest the caller records.
-    public func commitDigested() throws -> String {
-        guard let digest = try commit() else { throw PackageError.invalid(path: path, reason: "written without a digest, which is to be recorded") }
+        guard let digest = try w.commit() else { throw PackageError.invalid(path: path, reason: "written without a digest, which is to be recorded") }
         return digest
     }
 }

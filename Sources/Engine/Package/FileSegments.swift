@@ -23,7 +23,7 @@ public enum FileSegments {
         // Lengths come from a journal on disk: summed with overflow checked, so a forged one is a mismatch, not a trap.
         var covered = 0
         for s in segments {
-            guard s.length >= 0, isHex(s.prefix), isHex(s.suffix) else { return false }
+            guard s.length >= 0, isBytes(s.prefix), isBytes(s.suffix) else { return false }
             let (sum, overflow) = covered.addingReportingOverflow(s.length)
             guard !overflow else { return false }
             covered = sum
@@ -49,7 +49,8 @@ public enum FileSegments {
         return h.hexDigest()
     }
 
-    static func isHex(_ s: String) -> Bool {
-        s.utf8.count % 2 == 0 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    /// Whole bytes as `Digest.hex` writes them.
+    static func isBytes(_ hex: String) -> Bool {
+        hex.utf8.count % 2 == 0 && Digest.isLowercaseHex(hex)
     }
 }

@@ -14,6 +14,11 @@ public enum Digest {
         return stride(from: 0, to: u.count - 1, by: 2).map { v(u[$0]) << 4 | v(u[$0 + 1]) }
     }
 
+    /// Whether `s` is lowercase hex digits only, as `hex` writes them (any count, none included).
+    public static func isLowercaseHex(_ s: String) -> Bool {
+        s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8](); out.reserveCapacity(bytes.count * 2)
