@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // O_DIRECT's value, which Swift's Glibc module does not declare.
+        .target(name: "CDirectIO", path: "Sources/CDirectIO"),
 
         // AVX2 loops of the GGUF paths (Q4_0 and Q8_0's reference quantizers, bf16 widening, the k-quant searches), chosen
         // at run time and byte-identical to the Swift loops they stand in for. -O2 in every build, as Kernels is optimised
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "Kernels", "COpenBLAS", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "Kernels", "COpenBLAS", "CDirectIO", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Sources/Engine",

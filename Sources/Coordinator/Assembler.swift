@@ -165,15 +165,18 @@ public struct Assembler {
         return Piece(entry: entry) { w in
             for (recorded, expected) in zip(records, arrays) {
                 let path = self.stagingFolder + "/" + recorded.name
-                let file = try PositionalFile(path: path)
+                // Past the page cache, as the worker wrote it: the tile is read this once.
+                let file = try UncachedFile(path: path)
                 guard file.size == recorded.size else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): \(file.size) bytes, its journaled result states \(recorded.size)")
                 }
-                let whole = try file.read(offset: 0, count: file.size)
-                guard Digest.sha256Hex(whole) == recorded.sha256 else {
+                let whole = try file.readWhole()
+                guard whole.withUnsafeBytes({ var h = Digest.SHA256Stream(); h.update($0); return h.hexDigest() }) == recorded.sha256 else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): SHA-256 differs from the one its journaled result states")
                 }
-                let header = try SafetensorsHeader.parse(prefix: whole, fileSize: whole.count, file: path)
+                let header = try whole.withUnsafeBytes { (b) throws(CheckpointError) in
+                    try SafetensorsHeader.parse(prefix: Array(b.prefix(8 + SafetensorsHeader.maxHeaderBytes)), fileSize: b.count, file: path)
+                }
                 guard header.tensors.count == 1, header.tensors[0] == expected else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): the tile changed while the package was written")
                 }

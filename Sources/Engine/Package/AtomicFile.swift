@@ -12,6 +12,8 @@ public final class AtomicFileWriter {
     public private(set) var bytesWritten = 0
     /// Nil for a writer whose file's digest no one reads (a GGUF export): SHA-256 is a pass over every byte.
     private var hasher: Digest.SHA256Stream?
+    /// Set for a file written past the page cache (`uncached`).
+    private var directSink: DirectFileSink?
 
     public static let temporarySuffix = ".uqcit-tmp"
 
@@ -22,23 +24,34 @@ public final class AtomicFileWriter {
     }
     private static let counter = TemporaryCounter()
 
-    public init(path: String, digesting: Bool = true) throws {
+    /// `uncached`: written with O_DIRECT where the filesystem allows it (`DirectIO`), for a file read once.
+    public init(path: String, digesting: Bool = true, uncached: Bool = false) throws {
         self.path = path
         hasher = digesting ? Digest.SHA256Stream() : nil
         temporaryPath = Self.temporaryName(for: path)
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let flags = O_WRONLY | O_CREAT | O_TRUNC
+        fd = uncached ? open(temporaryPath, flags | DirectIO.flag, 0o644) : -1
+        if fd >= 0 {
+            directSink = DirectFileSink(fd: fd, path: temporaryPath)
+        } else {
+            fd = open(temporaryPath, flags, 0o644)
+        }
         guard fd >= 0 else { throw PackageError.io(path: temporaryPath, reason: String(cString: strerror(errno))) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PackageError.io(path: temporaryPath, reason: String(cString: strerror(errno)))
+        if let directSink {
+            try directSink.write(bytes)
+        } else {
+            var off = 0
+            while off < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw PackageError.io(path: temporaryPath, reason: String(cString: strerror(errno)))
+                }
+                off += n
             }
-            off += n
         }
         hasher?.update(bytes)
         bytesWritten += bytes.count
@@ -52,6 +65,7 @@ public final class AtomicFileWriter {
     /// `digesting: false`.
     @discardableResult
     public func commit() throws -> String? {
+        try directSink?.finish()
         guard fsync(fd) == 0 else { throw PackageError.io(path: temporaryPath, reason: "fsync: \(String(cString: strerror(errno)))") }
         close(fd); fd = -1
         guard rename(temporaryPath, path) == 0 else { throw PackageError.io(path: path, reason: "rename: \(String(cString: strerror(errno)))") }
@@ -77,10 +91,10 @@ public final class AtomicFileWriter {
         guard fsync(d) == 0 || errno == EINVAL else { throw PackageError.io(path: folder, reason: "fsync: \(String(cString: strerror(errno)))") }
     }
 
-    /// Writes a whole small file atomically; returns its SHA-256.
+    /// Writes a whole file atomically; returns its SHA-256.
     @discardableResult
-    public static func write(_ bytes: [UInt8], to path: String) throws -> String {
-        let w = try AtomicFileWriter(path: path)
+    public static func write(_ bytes: [UInt8], to path: String, uncached: Bool = false) throws -> String {
+        let w = try AtomicFileWriter(path: path, uncached: uncached)
         do { try w.write(bytes) } catch { w.abandon(); throw error }
         guard let digest = try w.commit() else { throw PackageError.invalid(path: path, reason: "written without a digest, which is to be recorded") }
         return digest

@@ -48,7 +48,7 @@ public struct StepExecutor: Sendable {
     func store(_ bytes: [UInt8], as name: String) throws -> TaskOutputFile {
         let path = stagingFolder + "/" + name
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let sha = try AtomicFileWriter.write(bytes, to: path)
+        let sha = try AtomicFileWriter.write(bytes, to: path, uncached: true)
         return TaskOutputFile(name: name, size: bytes.count, sha256: sha)
     }
 }
