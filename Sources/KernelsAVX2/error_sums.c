@@ -1,8 +1,9 @@
 // ErrorSums.of(x, y) for y the dequantization of whole blocks, without writing y: eight float lanes over runs of
 // 4096 weights (ErrorSums.run), each run's lanes summed first to last from -0 as Swift's SIMD8<Float>.sum() does
-// and added in double; max |x - y| kept lane by lane where strictly larger. The decoders are dequantize_row_q4_0
-// and dequantize_row_q8_0 (code times the f16 scale, widened by F16C as GGMLF16.decode does), so the sums are
-// the Swift ones bit for bit.
+// and added in double; max |x - y| kept lane by lane where strictly larger. The sums run on from what *source,
+// *error and *max_abs hold, so a tile measured in pieces of whole 4096-weight runs gets the bits of one call.
+// The decoders are dequantize_row_q4_0 and dequantize_row_q8_0 (code times the f16 scale, widened by F16C as
+// GGMLF16.decode does), so the sums are the Swift ones bit for bit.
 #include "KernelsAVX2.h"
 
 #if defined(__x86_64__)
@@ -34,7 +35,7 @@ __attribute__((target("avx2,f16c")))
 static inline void error_sums(const float *x, const uint8_t *blocks, size_t block_bytes, size_t count,
                               void (*decode)(const uint8_t *, __m256 *), double *source, double *error, float *max_abs) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    double source_sum = 0, error_sum = 0;
+    double source_sum = *source, error_sum = *error;
     __m256 largest = _mm256_setzero_ps();
     for (size_t start = 0; start < count; start += 4096) {
         const size_t end = count - start < 4096 ? count : start + 4096;
@@ -53,7 +54,7 @@ static inline void error_sums(const float *x, const uint8_t *blocks, size_t bloc
         source_sum += (double)sum_in_order(s);
         error_sum += (double)sum_in_order(e);
     }
-    float lanes[8], m = 0;
+    float lanes[8], m = *max_abs;
     _mm256_storeu_ps(lanes, largest);
     for (int k = 0; k < 8; k++) m = lanes[k] > m ? lanes[k] : m;
     *source = source_sum; *error = error_sum; *max_abs = m;
@@ -70,9 +71,9 @@ void uqcit_avx2_q8_0_error_sums(const float *x, const uint8_t *blocks, size_t co
 }
 #else
 void uqcit_avx2_q4_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs) {
-    (void)x; (void)blocks; (void)count; *source = 0; *error = 0; *max_abs = 0;
+    (void)x; (void)blocks; (void)count; (void)source; (void)error; (void)max_abs;
 }
 void uqcit_avx2_q8_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs) {
-    (void)x; (void)blocks; (void)count; *source = 0; *error = 0; *max_abs = 0;
+    (void)x; (void)blocks; (void)count; (void)source; (void)error; (void)max_abs;
 }
 #endif

@@ -10,6 +10,7 @@ public enum QuantizeStep {
     /// `stagingFolder`: where a calibrated tile's H shards are read from.
     public static func run(_ spec: QuantizeSpec, source: TensorRowSource, stagingFolder: String) throws -> Output {
         let layout = QuantizedTensorLayout(spec: spec)
+        if let streamed = try StreamedGGMLTile.run(spec, layout: layout, source: source) { return streamed }
         let cols = layout.columns, n = spec.rowCount
         var x = try source.readRows(spec.tensor, start: spec.rowStart, count: n)
         let rotation = Rotation(layout.rotation)

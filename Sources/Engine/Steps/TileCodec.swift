@@ -94,16 +94,23 @@ public enum TileCodec {
     static func encodeGGML(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, type: GGMLType, reference: Bool, importance: [Float]?) -> NamedArray {
         let rowBytes = type.rowBytes(columns: cols)!
         let bytes = [UInt8](unsafeUninitializedCapacity: rows * rowBytes) { out, initialized in
-            func quantize(_ w: UnsafePointer<Float>?) {
-                for r in 0..<rows {
-                    type.quantizeRow(x.baseAddress! + r * cols, columns: cols, importance: w, reference: reference,
-                                     into: UnsafeMutableRawPointer(out.baseAddress! + r * rowBytes))
-                }
-            }
-            if let importance { importance.withUnsafeBufferPointer { quantize($0.baseAddress!) } } else { quantize(nil) }
+            encodeGGMLRows(x.baseAddress!, rows: rows, cols: cols, type: type, reference: reference, importance: importance,
+                           into: UnsafeMutableRawPointer(out.baseAddress!))
             initialized = rows * rowBytes
         }
         return NamedArray(name: ggmlBlocks, dtype: .u8, shape: [rows, rowBytes], bytes: bytes)
+    }
+
+    /// `rows` rows of `x` as blocks of `type`, row after row into `out` (rows * rowBytes bytes).
+    static func encodeGGMLRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, type: GGMLType, reference: Bool, importance: [Float]?,
+                               into out: UnsafeMutableRawPointer) {
+        let rowBytes = type.rowBytes(columns: cols)!
+        func quantize(_ w: UnsafePointer<Float>?) {
+            for r in 0..<rows {
+                type.quantizeRow(x + r * cols, columns: cols, importance: w, reference: reference, into: out + r * rowBytes)
+            }
+        }
+        if let importance { importance.withUnsafeBufferPointer { quantize($0.baseAddress!) } } else { quantize(nil) }
     }
 
     static func decodeGGML(_ bytes: [UInt8], rows: Int, cols: Int, type: GGMLType, into out: UnsafeMutableBufferPointer<Float>) {

@@ -2,7 +2,7 @@
 /// Eight Float lanes over runs of `run` elements, each run's sums added in Double, so the totals keep Double's
 /// range for a whole tile at SIMD speed; the order is fixed, so the same inputs give the same bits.
 public enum ErrorSums {
-    static let run = 4096  // also in KernelsAVX2/error_sums.c, whose fused loops give these sums
+    public static let run = 4096  // also in KernelsAVX2/error_sums.c, whose fused loops give these sums
 
     public static func of(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> (source: Double, error: Double, maxAbs: Float) {
         typealias Lanes = SIMD8<Float>

@@ -20,7 +20,8 @@ void uqcit_avx2_q4_0_quantize(const float *x, size_t blocks, uint8_t *out);
 void uqcit_avx2_q8_0_quantize(const float *x, size_t blocks, uint8_t *out);
 
 /// ErrorSums.of(x, y) (Σx², Σ(x - y)², max |x - y|, summed in its order) for y the dequantization of `count`
-/// weights (whole blocks) of Q4_0 or Q8_0 blocks, without writing y.
+/// weights (whole blocks) of Q4_0 or Q8_0 blocks, without writing y. Running sums: added to what the three
+/// outputs hold (zeros for one call over a whole tile).
 void uqcit_avx2_q4_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs);
 void uqcit_avx2_q8_0_error_sums(const float *x, const uint8_t *blocks, size_t count, double *source, double *error, float *max_abs);
 
