@@ -49,7 +49,7 @@ final class StreamedGGMLTileTests: XCTestCase {
                                                     file: "memory", tensor: "w")
                         }
                         let what = "\(type) \(codes) \(cols)x\(rows) importance \(weights != nil)"
-                        XCTAssertEqual(streamed.tile, SafetensorsWriter.encode(arrays), what)
+                        XCTAssertEqual(streamed.tile.withUnsafeBytes { Array($0) }, SafetensorsWriter.encode(arrays), what)
                         XCTAssertEqual(streamed.result.sourceSumSquares.bitPattern, sums.source.bitPattern, what)
                         XCTAssertEqual(streamed.result.errorSumSquares.bitPattern, sums.error.bitPattern, what)
                         XCTAssertEqual(streamed.result.maxAbsError, sums.maxAbs, what)

@@ -94,6 +94,11 @@ public final class AtomicFileWriter {
     /// Writes a whole file atomically; returns its SHA-256.
     @discardableResult
     public static func write(_ bytes: [UInt8], to path: String, uncached: Bool = false) throws -> String {
+        try bytes.withUnsafeBytes { try write($0, to: path, uncached: uncached) }
+    }
+
+    @discardableResult
+    public static func write(_ bytes: UnsafeRawBufferPointer, to path: String, uncached: Bool = false) throws -> String {
         let w = try AtomicFileWriter(path: path, uncached: uncached)
         do { try w.write(bytes) } catch { w.abandon(); throw error }
         guard let digest = try w.commit() else { throw PackageError.invalid(path: path, reason: "written without a digest, which is to be recorded") }

@@ -3,7 +3,7 @@
 /// is the tile's container bytes; the caller stores them.
 public enum QuantizeStep {
     public struct Output: Sendable {
-        public var tile: [UInt8]       // a safetensors container of the tile's arrays
+        public var tile: AlignedBytes  // a safetensors container of the tile's arrays, ready to be written past the cache
         public var result: TileResult
     }
 
@@ -30,7 +30,7 @@ public enum QuantizeStep {
         case .channel: high = layout.highColumns.count * n
         case .element: high = Int(byName["sparse.columns"]!.shape[0])
         }
-        return Output(tile: SafetensorsWriter.encode(arrays),
+        return Output(tile: AlignedBytes(copying: SafetensorsWriter.encode(arrays)),
                       result: TileResult(sourceSumSquares: s, errorSumSquares: e, maxAbsError: maxErr, highElements: high, elements: n * cols))
     }
 }

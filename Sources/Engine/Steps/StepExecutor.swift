@@ -46,6 +46,15 @@ public struct StepExecutor: Sendable {
     }
 
     func store(_ bytes: [UInt8], as name: String) throws -> TaskOutputFile {
+        try bytes.withUnsafeBytes { try store($0, as: name) }
+    }
+
+    func store(_ bytes: AlignedBytes, as name: String) throws -> TaskOutputFile {
+        try bytes.withUnsafeBytes { try store($0, as: name) }
+    }
+
+    /// Past the page cache: a staged file is read once, by the assembler or the transfer to the coordinator.
+    private func store(_ bytes: UnsafeRawBufferPointer, as name: String) throws -> TaskOutputFile {
         let path = stagingFolder + "/" + name
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let sha = try AtomicFileWriter.write(bytes, to: path, uncached: true)

@@ -20,9 +20,9 @@ enum StreamedGGMLTile {
         let rotation = Rotation(layout.rotation)
         var floats = [Float](repeating: 0, count: min(n, pieceRows) * cols)
         var sums = (source: 0.0, error: 0.0, maxAbs: Float(0))
-        let tile = try [UInt8](unsafeUninitializedCapacity: header.count + n * rowBytes) { out, initialized in
-            _ = UnsafeMutableBufferPointer(rebasing: out[..<header.count]).initialize(from: header)
-            let blocks = UnsafeMutableRawPointer(out.baseAddress! + header.count)
+        let tile = try AlignedBytes(capacity: header.count + n * rowBytes) { out in
+            out.copyMemory(from: header, byteCount: header.count)
+            let blocks = out + header.count
             var row = 0
             while row < n {
                 let k = min(pieceRows, n - row)
@@ -36,7 +36,7 @@ enum StreamedGGMLTile {
                 }
                 row += k
             }
-            initialized = header.count + n * rowBytes
+            return header.count + n * rowBytes
         }
         return QuantizeStep.Output(tile: tile, result: TileResult(sourceSumSquares: sums.source, errorSumSquares: sums.error, maxAbsError: sums.maxAbs,
                                                                   highElements: 0, elements: n * cols))
