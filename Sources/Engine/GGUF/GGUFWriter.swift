@@ -1,7 +1,9 @@
 /// Writes a GGUF v3 file as a stream: the metadata and tensor infos are given up front, the header goes out at
 /// once, then each tensor's bytes arrive in order in pieces of any size (tile by tile). Memory is bounded by a
 /// piece, never the model. The file is written under a temporary name and renamed into place by `finish`, so a
-/// crash leaves no half file under the final name.
+/// crash leaves no half file under the final name. It is written past the page cache (`DirectIO`): it is fsynced
+/// here and read by another program, often on another machine, so a cached copy would only cost a copy into
+/// fresh pages now and, for a large model, evict the pages being read.
 public final class GGUFWriter {
     public let path: String
     public let tensors: [GGUFTensorInfo]
@@ -69,7 +71,7 @@ public final class GGUFWriter {
         header.bytes += [UInt8](repeating: 0, count: Self.padded(header.bytes.count, to: alignment) - header.bytes.count)
 
         do {
-            out = try AtomicFileWriter(path: path, digesting: digesting)
+            out = try AtomicFileWriter(path: path, digesting: digesting, uncached: true)
             try out.write(header.bytes)
         } catch { throw .io(file: path, reason: "\(error)") }
         advancePastEmptyTensors()
