@@ -39,6 +39,9 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         try withCleanExit {
+            // Before the plan is made, not when the first embedded worker starts: until then the idle pool OpenBLAS
+            // started at load spins.
+            BLASThreads.useOne()
             let file = try config.map(CoordinatorConfig.load) ?? CoordinatorConfig()
             let modelPath = try model ?? file.model ?? DemoModel.locate()
             let outPath = out ?? file.out ?? "out/package"
