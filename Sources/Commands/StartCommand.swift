@@ -33,9 +33,15 @@ struct StartCommand: ParsableCommand {
     @Option(help: "shared (workers see the output folder) or stream (outputs travel as chunks; default shared).") var storage: String?
     @Option(help: "When the job is done, stream the package into this GGUF file (gguf-* profiles); run again to redo it after a crash.") var gguf: String?
     @Option(help: "An importance matrix from llama-imatrix (GGUF): weights the ggml searches of gguf-* profiles, as llama-quantize --imatrix does.") var imatrix: String?
+    @Option(help: "MiB of tiles the embedded workers hand to the assembler in memory, which it then neither reads back nor hashes again; 0 for none (each tile read back from its staged file and checked).")
+    var handoffMb: Int = TileHandoff.defaultBudget >> 20
     @Flag(help: "Allow plain TCP on addresses other than loopback (no authentication, no encryption).") var insecure = false
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
+
+    func validate() throws {
+        guard handoffMb >= 0, handoffMb <= Int.max >> 20 else { throw ValidationError("--handoff-mb must be 0 or more MiB") }
+    }
 
     func run() throws {
         try withCleanExit {
@@ -87,7 +93,8 @@ struct StartCommand: ParsableCommand {
             let s = try CompressionJob.run(JobOptions(model: modelPath, out: outPath, profile: prof, workers: n, layers: range,
                                                       progress: !quiet, cluster: cluster, allocation: allocation,
                                                       importanceMatrix: try imatrix.map { path throws in try ImportanceMatrix(path: path) },
-                                                      calibration: calibration.map { CalibrationText(file: $0, maxTokens: calibrationTokens) }))
+                                                      calibration: calibration.map { CalibrationText(file: $0, maxTokens: calibrationTokens) },
+                                                      handoffBytes: handoffMb << 20))
             if let gguf {
                 let g = try GGUFExporter.export(try PackageReader(path: outPath), to: gguf)
                 if !quiet { stderr(String(format: "[uqcit] GGUF %@: %d tensors, %.3f bits per weight", gguf, g.tensors, g.bitsPerWeight)) }

@@ -9,9 +9,11 @@ public struct Assembler {
     public let source: TensorRowSource
     public let stagingFolder: String
     public let packageFolder: String
+    /// Tiles this process's embedded workers left in memory (`TileHandoff`): copied from there, not read back.
+    public let handoff: TileHandoff?
 
-    public init(plan: JobPlan, source: TensorRowSource, stagingFolder: String, packageFolder: String) {
-        self.plan = plan; self.source = source; self.stagingFolder = stagingFolder; self.packageFolder = packageFolder
+    public init(plan: JobPlan, source: TensorRowSource, stagingFolder: String, packageFolder: String, handoff: TileHandoff? = nil) {
+        self.plan = plan; self.source = source; self.stagingFolder = stagingFolder; self.packageFolder = packageFolder; self.handoff = handoff
     }
 
     struct Piece {
@@ -31,7 +33,7 @@ public struct Assembler {
     public func assemble(folder: String, results: TaskResults) throws -> AssembledFolder {
         // An auto job's policies were chosen mid-job: lay the tensors out as they were quantized.
         if let overrides = results.overrides, plan.profile.overrides == nil {
-            return try Assembler(plan: plan.applying(overrides), source: source, stagingFolder: stagingFolder, packageFolder: packageFolder)
+            return try Assembler(plan: plan.applying(overrides), source: source, stagingFolder: stagingFolder, packageFolder: packageFolder, handoff: handoff)
                 .assemble(folder: folder, results: results)
         }
         let dir = packageFolder + "/layers/" + folder
@@ -145,12 +147,21 @@ public struct Assembler {
 
     /// A tensor whose tiles each hold one array: each tile is read whole once, checked against the size and
     /// SHA-256 its journaled result states, and its array written from those same bytes, so nothing can change
-    /// between the check and the copy (and the tile is read once, not twice). Nil when a tile holds more arrays.
+    /// between the check and the copy (and the tile is read once, not twice); or, where this process's embedded
+    /// worker left the tile in memory with that size and SHA-256, written from there (the bytes it hashed), with
+    /// nothing read. Nil when a tile holds more arrays.
     func oneArrayPiece(_ a: TensorAssignment, tiles: [String], staged: [String: TaskOutputFile]) throws -> Piece? {
         var arrays: [TensorEntry] = [], records: [TaskOutputFile] = []
         for name in tiles {
-            records.append(try journaled(name, tensor: a.name, staged: staged))
-            let header = try SafetensorsFile(path: stagingFolder + "/" + name).header
+            let recorded = try journaled(name, tensor: a.name, staged: staged)
+            records.append(recorded)
+            let path = stagingFolder + "/" + name
+            let header: SafetensorsHeader
+            if let held = handoff?.peek(name, sha256: recorded.sha256, size: recorded.size) {
+                header = try held.withUnsafeBytes { (b) throws(CheckpointError) in try Self.header(of: b, file: path) }
+            } else {
+                header = try SafetensorsFile(path: path).header
+            }
             guard header.tensors.count == 1 else { return nil }
             arrays.append(header.tensors[0])
         }
@@ -165,22 +176,13 @@ public struct Assembler {
         return Piece(entry: entry) { w in
             for (recorded, expected) in zip(records, arrays) {
                 let path = self.stagingFolder + "/" + recorded.name
-                // Past the page cache, as the worker wrote it: the tile is read this once.
-                let file = try UncachedFile(path: path)
-                guard file.size == recorded.size else {
-                    throw PackageError.invalid(path: path, reason: "tensor \(a.name): \(file.size) bytes, its journaled result states \(recorded.size)")
-                }
-                let whole = try file.readWhole()
-                guard whole.withUnsafeBytes({ var h = Digest.SHA256Stream(); h.update($0); return h.hexDigest() }) == recorded.sha256 else {
-                    throw PackageError.invalid(path: path, reason: "tensor \(a.name): SHA-256 differs from the one its journaled result states")
-                }
-                let header = try whole.withUnsafeBytes { (b) throws(CheckpointError) in
-                    try SafetensorsHeader.parse(prefix: Array(b.prefix(8 + SafetensorsHeader.maxHeaderBytes)), fileSize: b.count, file: path)
-                }
+                let whole = try self.handoff?.take(recorded.name, sha256: recorded.sha256, size: recorded.size) ?? self.readChecked(recorded, tensor: a.name)
+                let header = try whole.withUnsafeBytes { (b) throws(CheckpointError) in try Self.header(of: b, file: path) }
                 guard header.tensors.count == 1, header.tensors[0] == expected else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): the tile changed while the package was written")
                 }
-                // The tile's SHA-256, just checked, stands for these bytes in the package's record.
+                // The tile's SHA-256, just checked (or taken as its worker wrote it), stands for these bytes in the
+                // package's record.
                 let begin = header.dataStart + expected.begin, end = header.dataStart + expected.end
                 try whole.withUnsafeBytes {
                     try w.writeVerified(UnsafeRawBufferPointer(rebasing: $0[begin..<end]), prefix: UnsafeRawBufferPointer(rebasing: $0[..<begin]),
@@ -188,6 +190,30 @@ public struct Assembler {
                 }
             }
         }
+    }
+
+    /// A staged tile read whole past the page cache, as the worker wrote it, after its size and SHA-256 were
+    /// checked against its journaled result.
+    func readChecked(_ recorded: TaskOutputFile, tensor: String) throws -> AlignedBytes {
+        let path = stagingFolder + "/" + recorded.name
+        let file = try UncachedFile(path: path)
+        guard file.size == recorded.size else {
+            throw PackageError.invalid(path: path, reason: "tensor \(tensor): \(file.size) bytes, its journaled result states \(recorded.size)")
+        }
+        let whole = try file.readWhole()
+        guard whole.withUnsafeBytes({ var h = Digest.SHA256Stream(); h.update($0); return h.hexDigest() }) == recorded.sha256 else {
+            throw PackageError.invalid(path: path, reason: "tensor \(tensor): SHA-256 differs from the one its journaled result states")
+        }
+        return whole
+    }
+
+    /// The header of a tile in memory, parsed from its first 8 + header-length bytes only (a copy of the whole tile
+    /// would cost as much as the copy into the package).
+    static func header(of tile: UnsafeRawBufferPointer, file: String) throws(CheckpointError) -> SafetensorsHeader {
+        var length: UInt64 = 0
+        for k in 0..<min(8, tile.count) { length |= UInt64(tile[k]) << (8 * UInt64(k)) }
+        let end = length > UInt64(SafetensorsHeader.maxHeaderBytes) ? 8 : min(tile.count, 8 + Int(length))
+        return try SafetensorsHeader.parse(prefix: Array(tile.prefix(end)), fileSize: tile.count, file: file)
     }
 
     /// A staged file, opened only once it has the size and SHA-256 its journaled result states: a file changed

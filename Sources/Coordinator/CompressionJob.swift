@@ -18,15 +18,19 @@ public struct JobOptions: Sendable {
     public var importanceMatrix: ImportanceMatrix?
     /// Required by a calibrated profile (gptq-*, importance-*), taken by a GGUF profile (gguf-*), refused by any other.
     public var calibration: CalibrationText?
+    /// Bytes of embedded workers' tiles the assembler may take from memory instead of reading them back (`TileHandoff`);
+    /// 0 for none.
+    public var handoffBytes: Int
 
     public init(model: String, out: String, profile: Profile, workers: Int, layers: ClosedRange<Int>? = nil, progress: Bool = true,
                 cluster: ClusterOptions = .init(), allocation: BitAllocation? = nil, importanceMatrix: ImportanceMatrix? = nil,
-                calibration: CalibrationText? = nil) {
+                calibration: CalibrationText? = nil, handoffBytes: Int = TileHandoff.defaultBudget) {
         self.model = model; self.out = out; self.profile = profile; self.workers = workers; self.layers = layers; self.progress = progress
         self.cluster = cluster
         self.allocation = allocation
         self.importanceMatrix = importanceMatrix
         self.calibration = calibration
+        self.handoffBytes = handoffBytes
     }
 }
 
@@ -90,11 +94,12 @@ public enum CompressionJob {
                            sourceDir: source is Checkpoint ? absolute(source.location) : source.location)
         let broker = try Broker(context: context, options: o.cluster, wire: wire, journal: journal, log: log)
         for e in broker.boundEndpoints { log("coordinator listening on \(e)" + (o.cluster.curve == nil ? " (no CURVE: loopback or --insecure)" : " (CURVE)")) }
+        let handoff = o.workers > 0 && o.handoffBytes > 0 ? TileHandoff(budget: o.handoffBytes) : nil
         let embedded = EmbeddedWorkers(count: o.workers, context: context, endpoint: broker.inprocEndpoint,
-                                       heartbeat: o.cluster.heartbeat, source: source, log: log)
+                                       heartbeat: o.cluster.heartbeat, source: source, log: log, handoff: handoff)
         defer { embedded.stopAndWait() }
 
-        let assembler = Assembler(plan: plan, source: source, stagingFolder: out.stagingFolder, packageFolder: o.out)
+        let assembler = Assembler(plan: plan, source: source, stagingFolder: out.stagingFolder, packageFolder: o.out, handoff: handoff)
         let progress = ProgressReporter(totalTensors: plan.assignments.count, totalFolders: plan.folders.count,
                                         totalParameters: plan.quantizedParameters, enabled: o.progress)
         var reports: [String: [TensorReport]] = [:]
@@ -117,6 +122,10 @@ public enum CompressionJob {
             }
         }, tick: { progress.update($0) })
         progress.update(scheduler.progress, force: true)
+        if let handoff, handoff.takenCount > 0 {
+            log(String(format: "%d tiles (%.1f MiB) reached the package from the embedded workers' memory, not read back (--handoff-mb %d)",
+                       handoff.takenCount, Double(handoff.takenBytes) / 1_048_576, handoff.budget >> 20))
+        }
         let ordered = plan.folders.flatMap { reports[$0] ?? [] }
         let metadata = try finish(o, source: source, plan: scheduler.plan, reports: ordered, out: out)
         try journal.append(.final)

@@ -51,6 +51,8 @@ public final class WorkerAgent: @unchecked Sendable {
     let context: ZMQContext
     let settings: WorkerSettings
     let openSource: SourceOpener
+    /// An embedded worker's tiles for the assembler in the same process (`TileHandoff`); nil for a worker elsewhere.
+    let handoff: TileHandoff?
     let log: ClusterLog
     private let lock = NSLock()
     // Guarded by `lock`.
@@ -62,8 +64,8 @@ public final class WorkerAgent: @unchecked Sendable {
     /// Handshakes the coordinator hung up on since the last one that succeeded (agent thread only).
     private var brokenHandshakes = 0
 
-    public init(context: ZMQContext, settings: WorkerSettings, openSource: @escaping SourceOpener, log: ClusterLog) {
-        self.context = context; self.settings = settings; self.openSource = openSource; self.log = log
+    public init(context: ZMQContext, settings: WorkerSettings, openSource: @escaping SourceOpener, log: ClusterLog, handoff: TileHandoff? = nil) {
+        self.context = context; self.settings = settings; self.openSource = openSource; self.log = log; self.handoff = handoff
     }
 
     /// Asks `run` to leave cleanly (it tells the coordinator); safe from any thread.
@@ -320,7 +322,8 @@ public final class WorkerAgent: @unchecked Sendable {
         }
         lock.withLock {
             openedSource = (w.sourceDir, source)
-            executor = StepExecutor(source: source, stagingFolder: staging, layerPasses: BlockLayerPasses())
+            // Stream mode stages in this worker's own folder, which the coordinator never reads: no handoff.
+            executor = StepExecutor(source: source, stagingFolder: staging, layerPasses: BlockLayerPasses(), handoff: mode == .stream ? nil : handoff)
         }
         return staging
     }

@@ -62,6 +62,78 @@ final class AssemblerTileCheckTests: XCTestCase {
         again.abandon()
     }
 
+    /// Tiles an embedded worker handed over in memory are copied from there, with the size and SHA-256 their
+    /// journaled results state, and their staged files are not read at all; a held tile whose digest is not the
+    /// journaled one is left alone and the staged file is read and checked instead; the budget is kept.
+    func testTilesHandedOverInMemoryAreCopiedFromThereNotReadBack() throws {
+        let dir = TestModels.temporaryFolder("assembler-handoff"), staging = dir + "/staging"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = try Checkpoint(folder: TestModels.tinyLlama)
+        let plan = try JobPlan(checkpoint: source, profile: TestModels.profile("gguf-q8_0"))
+        let i = try XCTUnwrap(plan.assignments.firstIndex { $0.isQuantized })
+        let names = [StagingNames.tile(i, 0), StagingNames.tile(i, 1)]
+        var staged: [String: TaskOutputFile] = [:], containers: [[UInt8]] = [], data: [UInt8] = []
+        for (k, name) in names.enumerated() {
+            let blocks = (0..<(2 * 34)).map { UInt8(truncatingIfNeeded: $0 * 7 + k) }
+            let bytes = SafetensorsWriter.encode([NamedArray(name: TileCodec.ggmlBlocks, dtype: .u8, shape: [2, 34], bytes: blocks)])
+            staged[name] = TaskOutputFile(name: name, size: bytes.count, sha256: Digest.sha256Hex(bytes))
+            containers.append(bytes)
+            data += blocks
+        }
+        let handoff = TileHandoff(budget: 2 * containers[0].count)
+        for (k, name) in names.enumerated() { handoff.offer(name, sha256: staged[name]!.sha256, bytes: AlignedBytes(copying: containers[k])) }
+        // No staged files exist: the memory copies are all there is.
+        let assembler = Assembler(plan: plan, source: source, stagingFolder: staging, packageFolder: dir + "/pkg", handoff: handoff)
+        let piece = try XCTUnwrap(try assembler.oneArrayPiece(plan.assignments[i], tiles: names, staged: staged))
+        let out = try SegmentedFileWriter(path: dir + "/copied")
+        try piece.write(out)
+        let record = try out.commit(name: "copied")
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/copied"))), data)
+        XCTAssertEqual(try XCTUnwrap(record.segments).map(\.sha256), names.map { staged[$0]!.sha256 })
+        XCTAssertTrue(ResumeState.verify([record], root: dir))
+        XCTAssertEqual(handoff.heldByteCount, 0, "taken as they were copied")
+
+        // Held under another digest (not the journaled result's): the staged file is read and checked instead.
+        var other = containers[0]; other[other.count - 1] ^= 0x01
+        handoff.offer(names[0], sha256: Digest.sha256Hex(other), bytes: AlignedBytes(copying: other))
+        let refused = try SegmentedFileWriter(path: dir + "/refused")
+        XCTAssertThrowsError(try assembler.oneArrayPiece(plan.assignments[i], tiles: names, staged: staged)?.write(refused)) {
+            XCTAssertTrue("\($0)".contains(names[0]), "the staged file it fell back to is missing: \($0)")
+        }
+        refused.abandon()
+        XCTAssertEqual(handoff.heldByteCount, other.count, "left where it was")
+
+        // The budget: a tile that does not fit is not kept.
+        let small = TileHandoff(budget: containers[0].count)
+        small.offer(names[0], sha256: staged[names[0]]!.sha256, bytes: AlignedBytes(copying: containers[0]))
+        small.offer(names[1], sha256: staged[names[1]]!.sha256, bytes: AlignedBytes(copying: containers[1]))
+        XCTAssertNotNil(small.peek(names[0], sha256: staged[names[0]]!.sha256, size: containers[0].count))
+        XCTAssertNil(small.peek(names[1], sha256: staged[names[1]]!.sha256, size: containers[1].count))
+        XCTAssertEqual(small.heldByteCount, containers[0].count)
+    }
+
+    /// The same GGUF job with tiles handed over in memory and with none (every tile read back and checked) makes
+    /// the same package, byte for byte.
+    func testAHandoffChangesNoByteOfThePackage() throws {
+        let dir = TestModels.temporaryFolder("handoff-package")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let profile = try TestModels.profile("gguf-q4_0")
+        var lines: [String: [String]] = [:]
+        for (budget, name) in [(TileHandoff.defaultBudget, "held"), (0, "read")] {
+            let log = LogLines()
+            _ = try CompressionJob.run(JobOptions(model: TestModels.tinyLlama, out: dir + "/" + name, profile: profile, workers: 2, progress: false,
+                                                  handoffBytes: budget), log: ClusterLog { log.append($0) })
+            lines[name] = log.all
+        }
+        let held = try TestModels.packageFiles(dir + "/held"), read = try TestModels.packageFiles(dir + "/read")
+        XCTAssertFalse(held.isEmpty)
+        XCTAssertEqual(held, read)
+        let taken = try XCTUnwrap(lines["held"]?.first { $0.contains("from the embedded workers' memory") }, "\(lines["held"] ?? [])")
+        XCTAssertFalse(taken.hasPrefix("0 "), taken)
+        XCTAssertFalse(lines["read"]!.contains { $0.contains("from the embedded workers' memory") })
+    }
+
     /// A GGUF package's weights.quant files are journaled by the digests of the tiles copied into them (the files
     /// are not hashed again as they are written), and a resume still checks every byte: an intact folder is kept, a
     /// folder with one byte changed is assembled again, and the package ends as the uninterrupted run's.

@@ -10,12 +10,13 @@ final class EmbeddedWorkers {
     private let agents: [WorkerAgent]
     private let done = DispatchSemaphore(value: 0)
 
-    init(count: Int, context: ZMQContext, endpoint: String, heartbeat: HeartbeatSettings, source: TensorRowSource, log: ClusterLog) {
+    init(count: Int, context: ZMQContext, endpoint: String, heartbeat: HeartbeatSettings, source: TensorRowSource, log: ClusterLog,
+         handoff: TileHandoff? = nil) {
         let delay = Int(ProcessInfo.processInfo.environment["UQCIT_TEST_TASK_DELAY_MS"] ?? "") ?? 0
         agents = (0..<count).map { k in
             var settings = WorkerSettings(endpoint: endpoint, name: "embedded-\(k)", threads: 1, heartbeat: heartbeat, taskDelayMs: delay)
             settings.logsSessions = false
-            return WorkerAgent(context: context, settings: settings, openSource: { _ in source }, log: log)
+            return WorkerAgent(context: context, settings: settings, openSource: { _ in source }, log: log, handoff: handoff)
         }
         for (k, agent) in agents.enumerated() {
             let thread = Thread { [done] in

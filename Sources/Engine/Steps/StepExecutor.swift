@@ -7,11 +7,14 @@ public struct StepExecutor: Sendable {
     public let stagingFolder: String
     /// Runs CAPTURE and PROPAGATE; a worker without one refuses them.
     public let layerPasses: LayerPassRunner?
+    /// An embedded worker's: where its tiles are also left for the assembler in the same process.
+    public let handoff: TileHandoff?
 
-    public init(source: TensorRowSource, stagingFolder: String, layerPasses: LayerPassRunner? = nil) {
+    public init(source: TensorRowSource, stagingFolder: String, layerPasses: LayerPassRunner? = nil, handoff: TileHandoff? = nil) {
         self.source = source
         self.stagingFolder = stagingFolder
         self.layerPasses = layerPasses
+        self.handoff = handoff
         BLASThreads.useOne()
     }
 
@@ -26,7 +29,9 @@ public struct StepExecutor: Sendable {
         case .quantize:
             let out = try QuantizeStep.run(task.quantize!, source: source, stagingFolder: stagingFolder)
             outcome.tile = out.result
-            outcome.outputs.append(try store(out.tile, as: StagingNames.tile(task.tensorIndex, task.tile!)))
+            let staged = try store(out.tile, as: StagingNames.tile(task.tensorIndex, task.tile!))
+            handoff?.offer(staged.name, sha256: staged.sha256, bytes: out.tile)
+            outcome.outputs.append(staged)
         case .compensate:
             let spec = task.compensate!
             let out = try CompensateStep.run(spec, source: source) { k in
