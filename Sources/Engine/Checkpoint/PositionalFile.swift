@@ -13,13 +13,19 @@ public final class PositionalFile: @unchecked Sendable {
 
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        let d = open(path, O_RDONLY)
+        (fd, size) = try Self.openRegularFile(path)
+    }
+
+    /// `path` opened read-only, with `extraFlags` where the filesystem takes them (else without), and checked to be
+    /// a regular file: its descriptor and size.
+    static func openRegularFile(_ path: String, extraFlags: Int32 = 0) throws(CheckpointError) -> (fd: Int32, size: Int) {
+        var d = open(path, O_RDONLY | extraFlags)
+        if d < 0 && errno == EINVAL && extraFlags != 0 { d = open(path, O_RDONLY) }
         guard d >= 0 else { throw .missingFile(path) }
         var st = stat()
         guard fstat(d, &st) == 0 else { close(d); throw .unreadable(file: path, reason: String(cString: strerror(errno))) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { close(d); throw .unreadable(file: path, reason: "not a regular file") }
-        fd = d
-        size = Int(st.st_size)
+        return (d, Int(st.st_size))
     }
 
     deinit { close(fd) }

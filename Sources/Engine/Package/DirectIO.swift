@@ -126,14 +126,7 @@ public final class UncachedFile {
 
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        var d = open(path, O_RDONLY | DirectIO.flag)
-        if d < 0 && errno == EINVAL { d = open(path, O_RDONLY) }
-        guard d >= 0 else { throw .missingFile(path) }
-        var st = stat()
-        guard fstat(d, &st) == 0 else { close(d); throw .unreadable(file: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { close(d); throw .unreadable(file: path, reason: "not a regular file") }
-        fd = d
-        size = Int(st.st_size)
+        (fd, size) = try PositionalFile.openRegularFile(path, extraFlags: DirectIO.flag)
     }
 
     deinit { close(fd) }
