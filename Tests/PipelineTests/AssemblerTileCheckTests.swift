@@ -113,6 +113,28 @@ final class AssemblerTileCheckTests: XCTestCase {
         XCTAssertEqual(small.heldByteCount, containers[0].count)
     }
 
+    /// A worker offers only ggml tiles, which the assembler copies whole: a tile of another layout (read array by
+    /// array) would sit in the handoff's memory untaken.
+    func testOnlyGGMLTilesAreHandedOver() throws {
+        let dir = TestModels.temporaryFolder("handoff-offer")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = try Checkpoint(folder: TestModels.tinyLlama)
+        let plan = try JobPlan(checkpoint: source, profile: TestModels.profile("gguf-q8_0"))
+        let t = try XCTUnwrap(plan.assignments.first { $0.isQuantized }).tensor
+        let analysis = AnalysisResult(rotation: .identity(size: t.entry.columns), invariants: nil, seedTrials: [], unrotatedError: 0, highColumns: [],
+                                      elementThreshold: nil, clusters: [], promotedColumns: 0, plannedHighFraction: 0, realisedHighFraction: 0)
+        let int4 = LevelPolicy(pattern: "int4", high: .fp16, low: .int4, highFraction: 0, compensationRank: 0)
+        for (policy, held) in [(LevelPolicy.ggml(.q4_0), true), (int4, false)] {
+            let handoff = TileHandoff()
+            let executor = StepExecutor(source: source, stagingFolder: dir + "/\(policy.pattern)", handoff: handoff)
+            let spec = QuantizeSpec(tensor: t, policy: policy, granularity: .channel, analysis: analysis, rowStart: 0, rowCount: 8)
+            let outcome = try executor.execute(.quantizeTask(0, tile: 0, spec))
+            let staged = try XCTUnwrap(outcome.outputs.first)
+            XCTAssertEqual(handoff.heldByteCount > 0, held, policy.pattern)
+            XCTAssertEqual(handoff.peek(staged.name, sha256: staged.sha256, size: staged.size) != nil, held, policy.pattern)
+        }
+    }
+
     /// The same GGUF job with tiles handed over in memory and with none (every tile read back and checked) makes
     /// the same package, byte for byte.
     func testAHandoffChangesNoByteOfThePackage() throws {

@@ -30,7 +30,8 @@ public struct StepExecutor: Sendable {
             let out = try QuantizeStep.run(task.quantize!, source: source, stagingFolder: stagingFolder)
             outcome.tile = out.result
             let staged = try store(out.tile, as: StagingNames.tile(task.tensorIndex, task.tile!))
-            handoff?.offer(staged.name, sha256: staged.sha256, bytes: out.tile)
+            // Only ggml tiles (one array each) are copied whole by the assembler; others it reads array by array.
+            if task.quantize!.policy.ggml != nil { handoff?.offer(staged.name, sha256: staged.sha256, bytes: out.tile) }
             outcome.outputs.append(staged)
         case .compensate:
             let spec = task.compensate!
