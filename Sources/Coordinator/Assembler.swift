@@ -158,7 +158,7 @@ public struct Assembler {
             let path = stagingFolder + "/" + name
             let header: SafetensorsHeader
             if let held = handoff?.peek(name, sha256: recorded.sha256, size: recorded.size) {
-                header = try held.withUnsafeBytes { (b) throws(CheckpointError) in try Self.header(of: b, file: path) }
+                header = try held.withUnsafeBytes { (b) throws(CheckpointError) in try SafetensorsHeader.parse(container: b, file: path) }
             } else {
                 header = try SafetensorsFile(path: path).header
             }
@@ -177,7 +177,7 @@ public struct Assembler {
             for (recorded, expected) in zip(records, arrays) {
                 let path = self.stagingFolder + "/" + recorded.name
                 let whole = try self.handoff?.take(recorded.name, sha256: recorded.sha256, size: recorded.size) ?? self.readChecked(recorded, tensor: a.name)
-                let header = try whole.withUnsafeBytes { (b) throws(CheckpointError) in try Self.header(of: b, file: path) }
+                let header = try whole.withUnsafeBytes { (b) throws(CheckpointError) in try SafetensorsHeader.parse(container: b, file: path) }
                 guard header.tensors.count == 1, header.tensors[0] == expected else {
                     throw PackageError.invalid(path: path, reason: "tensor \(a.name): the tile changed while the package was written")
                 }
@@ -201,19 +201,10 @@ public struct Assembler {
             throw PackageError.invalid(path: path, reason: "tensor \(tensor): \(file.size) bytes, its journaled result states \(recorded.size)")
         }
         let whole = try file.readWhole()
-        guard whole.withUnsafeBytes({ var h = Digest.SHA256Stream(); h.update($0); return h.hexDigest() }) == recorded.sha256 else {
+        guard whole.withUnsafeBytes({ Digest.sha256Hex($0) }) == recorded.sha256 else {
             throw PackageError.invalid(path: path, reason: "tensor \(tensor): SHA-256 differs from the one its journaled result states")
         }
         return whole
-    }
-
-    /// The header of a tile in memory, parsed from its first 8 + header-length bytes only (a copy of the whole tile
-    /// would cost as much as the copy into the package).
-    static func header(of tile: UnsafeRawBufferPointer, file: String) throws(CheckpointError) -> SafetensorsHeader {
-        var length: UInt64 = 0
-        for k in 0..<min(8, tile.count) { length |= UInt64(tile[k]) << (8 * UInt64(k)) }
-        let end = length > UInt64(SafetensorsHeader.maxHeaderBytes) ? 8 : min(tile.count, 8 + Int(length))
-        return try SafetensorsHeader.parse(prefix: Array(tile.prefix(end)), fileSize: tile.count, file: file)
     }
 
     /// A staged file, opened only once it has the size and SHA-256 its journaled result states: a file changed

@@ -9,13 +9,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.path = path
         file = try PositionalFile(path: path)
         var prefix = try file.read(offset: 0, count: min(8, file.size))
-        if prefix.count == 8 {
-            // Unsigned, and checked against the limit and the file before anything is allocated: as a signed Int,
-            // a length whose top byte is >= 0x80 would be negative.
-            var n: UInt64 = 0
-            for k in 0..<8 { n |= UInt64(prefix[k]) << (8 * UInt64(k)) }
-            if n <= UInt64(SafetensorsHeader.maxHeaderBytes), Int(n) <= file.size - 8 { prefix = try file.read(offset: 0, count: 8 + Int(n)) }
-        }
+        let needed = SafetensorsHeader.prefixLength(prefix, fileSize: file.size)
+        if needed > prefix.count { prefix = try file.read(offset: 0, count: needed) }
         header = try SafetensorsHeader.parse(prefix: prefix, fileSize: file.size, file: path)
         var names: [String: Int] = [:]
         for (i, t) in header.tensors.enumerated() { names[t.name] = i }

@@ -30,6 +30,23 @@ public struct SafetensorsHeader: Sendable {
     public var headerLength: Int
     public var dataStart: Int { 8 + headerLength }
 
+    /// How many leading bytes of a file of `fileSize` bytes, which starts with `start`, `parse` needs: 8 plus the
+    /// header length the first 8 declare, or only what is there when that length is over the limit or runs past
+    /// the file (`parse` then says which). Unsigned and checked before anything is allocated: as a signed Int, a
+    /// length whose top byte is >= 0x80 would be negative.
+    public static func prefixLength(_ start: some Collection<UInt8>, fileSize: Int) -> Int {
+        guard start.count >= 8 else { return start.count }
+        var n: UInt64 = 0
+        for (k, b) in start.prefix(8).enumerated() { n |= UInt64(b) << (8 * UInt64(k)) }
+        guard n <= UInt64(maxHeaderBytes), Int(n) <= fileSize - 8 else { return 8 }
+        return 8 + Int(n)
+    }
+
+    /// Parses the header of a container held whole in memory, copying only the header's bytes.
+    public static func parse(container: UnsafeRawBufferPointer, file: String) throws(CheckpointError) -> SafetensorsHeader {
+        try parse(prefix: Array(container.prefix(prefixLength(container, fileSize: container.count))), fileSize: container.count, file: file)
+    }
+
     /// Parses the header of a file of `fileSize` bytes whose first bytes are `prefix` (at least 8 + header length).
     /// `file` names the file in errors.
     public static func parse(prefix: [UInt8], fileSize: Int, file: String) throws(CheckpointError) -> SafetensorsHeader {

@@ -6,9 +6,9 @@ import Glibc
 /// Reads and writes past the page cache (O_DIRECT), for files this process writes once, fsyncs and does not read
 /// again: a worker's staged tiles (read once, by the assembler) and GGUF files. Through the cache each such byte
 /// is copied into a freshly allocated page and written back from it on fsync, in the writer's own time; on a farm
-/// the files of a large model outlive the cache anyway. Direct I/O needs aligned
-/// memory, offsets and lengths, so unaligned bytes pass through an aligned buffer, and a file's last partial block
-/// is written through the cache. A filesystem that refuses O_DIRECT (tmpfs, some network filesystems) gets plain I/O instead.
+/// the files of a large model outlive the cache anyway. Direct I/O needs aligned memory, offsets and lengths, so
+/// unaligned bytes pass through an aligned buffer, and a file's last partial block is written through the cache.
+/// A filesystem that refuses O_DIRECT (tmpfs on older kernels, some network filesystems) gets plain I/O instead.
 enum DirectIO {
     /// Memory, offset and length alignment: 4 KiB covers 512-byte and 4 KiB logical blocks.
     static let alignment = 4096

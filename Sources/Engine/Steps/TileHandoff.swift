@@ -31,21 +31,24 @@ public final class TileHandoff: @unchecked Sendable {
     /// The bytes of staged file `name` when they are held with this SHA-256 and size, given up by the handoff.
     public func take(_ name: String, sha256: String, size: Int) -> AlignedBytes? {
         lock.withLock {
-            guard let h = held[name], h.sha256 == sha256, h.bytes.count == size else { return nil }
+            guard let bytes = matching(name, sha256: sha256, size: size) else { return nil }
             held[name] = nil
             heldBytes -= size
             taken = (taken.count + 1, taken.bytes + size)
-            return h.bytes
+            return bytes
         }
     }
 
     /// The bytes held for `name` with this SHA-256 and size, left in place (the assembler reads a tile's header
     /// before it copies the tile).
     public func peek(_ name: String, sha256: String, size: Int) -> AlignedBytes? {
-        lock.withLock {
-            guard let h = held[name], h.sha256 == sha256, h.bytes.count == size else { return nil }
-            return h.bytes
-        }
+        lock.withLock { matching(name, sha256: sha256, size: size) }
+    }
+
+    /// Under `lock`.
+    private func matching(_ name: String, sha256: String, size: Int) -> AlignedBytes? {
+        guard let h = held[name], h.sha256 == sha256, h.bytes.count == size else { return nil }
+        return h.bytes
     }
 
     public var heldByteCount: Int { lock.withLock { heldBytes } }

@@ -6,6 +6,13 @@ public enum Digest {
         hex(Array(SHA256.hash(data: Array(bytes))))
     }
 
+    /// Memory hashed where it is, without the copy into an array the generic form makes.
+    public static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        var h = SHA256Stream()
+        h.update(bytes)
+        return h.hexDigest()
+    }
+
     /// The bytes of a hex digest as `hex` writes it (64 hex digits for SHA-256); a malformed string is the
     /// receiver's validator's to refuse, so it is converted as is.
     public static func bytes(hex: String) -> [UInt8] {
