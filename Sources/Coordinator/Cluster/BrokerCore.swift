@@ -132,7 +132,7 @@ final class BrokerCore {
         }
         if options.stagedOutputs == .verified {
             log(String(format: "checked the SHA-256 of %d staged file(s) (%.1f MB) in %.3f s before journaling their results; "
-                       + "believed the digests of %d written by this process's embedded workers (checked at assembly)",
+                       + "believed the digests of %d written by this process's embedded workers (checked at assembly, or copied into the package from their memory)",
                        digestChecks.files, Double(digestChecks.bytes) / 1e6, digestChecks.seconds, digestChecks.believed))
         }
         shutdownWorkers("job finished")
